@@ -1,0 +1,91 @@
+// Telling a v1 header, a v2 header and no header apart (§2.2, "Identifying
+// the protocol version"), and naming defects.
+#include <cstring>
+
+#include "core/proxy_header.h"
+#include "core/signatures.h"
+
+namespace proxyproto {
+
+namespace {
+
+// How much of `prefix` buf[0..len) matches: full (buf holds all of it),
+// partial (buf is shorter and matches so far) or none.
+enum class prefix_match : uint8_t { none, partial, full };
+
+prefix_match match_prefix(const uint8_t *buf, size_t len,
+                          const uint8_t *prefix, size_t prefix_len) noexcept {
+  const size_t n = len < prefix_len ? len : prefix_len;
+  if (std::memcmp(buf, prefix, n) != 0) return prefix_match::none;
+  return n == prefix_len ? prefix_match::full : prefix_match::partial;
+}
+
+}  // namespace
+
+parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
+                          header *out) noexcept {
+  bool undecided = false;
+
+  if (versions & accept_v2) {
+    switch (match_prefix(buf, len, v2_signature, sizeof v2_signature)) {
+      case prefix_match::full:
+        // §2.2: the signature must be followed by version 2; any other
+        // version is not a header this receiver knows.
+        if (len == sizeof v2_signature) return {parse_status::need_more, defect::none, 0};
+        if ((buf[sizeof v2_signature] >> 4) != 2)
+          return {parse_status::not_proxy, defect::none, 0};
+        return parse_v2(buf, len, out);
+      case prefix_match::partial:
+        undecided = true;
+        break;
+      case prefix_match::none:
+        break;
+    }
+  }
+  if (versions & accept_v1) {
+    switch (match_prefix(buf, len, v1_signature, sizeof v1_signature)) {
+      case prefix_match::full:
+        return parse_v1(buf, len, out);
+      case prefix_match::partial:
+        undecided = true;
+        break;
+      case prefix_match::none:
+        break;
+    }
+  }
+  if (undecided) return {parse_status::need_more, defect::none, 0};
+  return {parse_status::not_proxy, defect::none, 0};
+}
+
+size_t v2_total_length(const uint8_t *buf, size_t len) noexcept {
+  if (len < v2_fixed_length) return 0;
+  if (std::memcmp(buf, v2_signature, sizeof v2_signature) != 0) return 0;
+  return v2_fixed_length + (static_cast<size_t>(buf[14]) << 8 | buf[15]);
+}
+
+const char *defect_name(defect d) noexcept {
+  switch (d) {
+    case defect::none: return "none";
+    case defect::v1_no_crlf_in_107_bytes: return "v1_no_crlf_in_107_bytes";
+    case defect::v1_lone_cr_or_lf: return "v1_lone_cr_or_lf";
+    case defect::v1_bad_space: return "v1_bad_space";
+    case defect::v1_bad_protocol: return "v1_bad_protocol";
+    case defect::v1_bad_source_address: return "v1_bad_source_address";
+    case defect::v1_bad_destination_address: return "v1_bad_destination_address";
+    case defect::v1_bad_source_port: return "v1_bad_source_port";
+    case defect::v1_bad_destination_port: return "v1_bad_destination_port";
+    case defect::v1_trailing_bytes: return "v1_trailing_bytes";
+    case defect::v2_bad_command: return "v2_bad_command";
+    case defect::v2_bad_family: return "v2_bad_family";
+    case defect::v2_length_too_short: return "v2_length_too_short";
+    case defect::v2_tlv_truncated: return "v2_tlv_truncated";
+    case defect::v2_crc32c_bad_length: return "v2_crc32c_bad_length";
+    case defect::v2_crc32c_repeated: return "v2_crc32c_repeated";
+    case defect::v2_crc32c_mismatch: return "v2_crc32c_mismatch";
+    case defect::v2_unique_id_too_long: return "v2_unique_id_too_long";
+    case defect::v2_ssl_truncated: return "v2_ssl_truncated";
+  }
+  return "unknown";
+}
+
+}  // namespace proxyproto

@@ -1,0 +1,23 @@
+// What getpeername() must report for a descriptor that carried a PROXY
+// header: the header's source address as accept() returned it.
+#pragma once
+
+#include <sys/socket.h>
+
+namespace proxyproto::fd_table {
+
+// Records `addr` for `fd`, replacing any earlier record. Returns false when
+// no record can be kept (fd beyond the table, or no memory for its page);
+// getpeername() then reports the real peer.
+bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept;
+
+// Fills *addr / *len with fd's record; false when it has none.
+bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept;
+
+// Drops fd's record (close, or a descriptor replaced by dup2/dup3).
+void forget(int fd) noexcept;
+
+// Makes `to` carry the record of `from`, or none if `from` has none (dup*).
+void copy(int from, int to) noexcept;
+
+}  // namespace proxyproto::fd_table

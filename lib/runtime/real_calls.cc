@@ -1,0 +1,92 @@
+#include "runtime/real_calls.h"
+
+#include <dlfcn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+namespace proxyproto::real {
+
+namespace {
+
+// One slot per function. Binding is idempotent (every thread that races
+// finds the same symbol), so a relaxed-publish atomic pointer is enough and
+// costs the hot path a single load; no lock, nothing at load time.
+template <typename Fn>
+class next_symbol {
+ public:
+  constexpr explicit next_symbol(const char *name) noexcept : name_(name) {}
+
+  Fn *get() noexcept {
+    Fn *fn = fn_.load(std::memory_order_acquire);
+    if (fn == nullptr) {
+      fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
+      fn_.store(fn, std::memory_order_release);
+    }
+    return fn;
+  }
+
+ private:
+  const char *name_;
+  std::atomic<Fn *> fn_{nullptr};
+};
+
+using accept4_fn = int(int, sockaddr *, socklen_t *, int);
+using getpeername_fn = int(int, sockaddr *, socklen_t *);
+using close_fn = int(int);
+using dup_fn = int(int);
+using dup2_fn = int(int, int);
+using dup3_fn = int(int, int, int);
+using connect_fn = int(int, const sockaddr *, socklen_t);
+
+constinit next_symbol<accept4_fn> next_accept4{"accept4"};
+constinit next_symbol<getpeername_fn> next_getpeername{"getpeername"};
+constinit next_symbol<close_fn> next_close{"close"};
+constinit next_symbol<dup_fn> next_dup{"dup"};
+constinit next_symbol<dup2_fn> next_dup2{"dup2"};
+constinit next_symbol<dup3_fn> next_dup3{"dup3"};
+constinit next_symbol<connect_fn> next_connect{"connect"};
+
+int as_int(long rc) noexcept { return static_cast<int>(rc); }
+
+}  // namespace
+
+int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags) noexcept {
+  if (auto *fn = next_accept4.get()) return fn(fd, addr, addrlen, flags);
+  return as_int(syscall(SYS_accept4, fd, addr, addrlen, flags));
+}
+
+int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept {
+  if (auto *fn = next_getpeername.get()) return fn(fd, addr, addrlen);
+  return as_int(syscall(SYS_getpeername, fd, addr, addrlen));
+}
+
+int close(int fd) noexcept {
+  if (auto *fn = next_close.get()) return fn(fd);
+  return as_int(syscall(SYS_close, fd));
+}
+
+int dup(int fd) noexcept {
+  if (auto *fn = next_dup.get()) return fn(fd);
+  return as_int(syscall(SYS_dup, fd));
+}
+
+int dup2(int oldfd, int newfd) noexcept {
+  if (auto *fn = next_dup2.get()) return fn(oldfd, newfd);
+  // dup2 has no system call on every architecture; dup3 differs only when
+  // oldfd == newfd, which the caller handles.
+  return as_int(syscall(SYS_dup3, oldfd, newfd, 0));
+}
+
+int dup3(int oldfd, int newfd, int flags) noexcept {
+  if (auto *fn = next_dup3.get()) return fn(oldfd, newfd, flags);
+  return as_int(syscall(SYS_dup3, oldfd, newfd, flags));
+}
+
+int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept {
+  if (auto *fn = next_connect.get()) return fn(fd, addr, addrlen);
+  return as_int(syscall(SYS_connect, fd, addr, addrlen));
+}
+
+}  // namespace proxyproto::real

@@ -1,0 +1,19 @@
+// The libc functions that the libraries interpose, reached past the
+// interposer: the next definition in link order (dlsym RTLD_NEXT), bound on
+// first use. When a symbol cannot be found (a static or unusual process),
+// the raw system call stands in, so an interposer never fails for lack of it.
+#pragma once
+
+#include <sys/socket.h>
+
+namespace proxyproto::real {
+
+int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags) noexcept;
+int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
+int close(int fd) noexcept;
+int dup(int fd) noexcept;
+int dup2(int oldfd, int newfd) noexcept;
+int dup3(int oldfd, int newfd, int flags) noexcept;
+int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept;
+
+}  // namespace proxyproto::real
