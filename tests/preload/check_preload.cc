@@ -1,0 +1,691 @@
+// libproxyproto.so inside a real process, driven byte by byte.
+//
+// Each test starts tests/helpers/pp_server with LD_PRELOAD set for that
+// child only, connects to it over the loopback with plain sockets (this
+// program is not preloaded), sends exact bytes — headers written by the
+// core's writer or hand-made malformed ones — and checks the line in which
+// the server says what accept() and getpeername() gave it and which bytes
+// the application read.
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "core/header_writer.h"
+#include "core/inet_text.h"
+#include "core/tlv.h"
+
+namespace {
+
+using bytes = std::vector<uint8_t>;
+
+const char *env_or_die(const char *name) {
+  const char *v = std::getenv(name);
+  if (v == nullptr) {
+    std::fprintf(stderr, "check_preload: %s is not set (run via make check)\n", name);
+    std::exit(99);
+  }
+  return v;
+}
+
+// ---- the server under test ------------------------------------------------
+
+struct server {
+  pid_t pid = -1;
+  int out = -1;  // its stdout
+  int port = 0;
+  std::string pending;
+};
+
+// Reads one line from the server within `timeout_ms`; "" on timeout or EOF.
+std::string read_line(server &s, int timeout_ms) {
+  for (;;) {
+    const size_t nl = s.pending.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = s.pending.substr(0, nl);
+      s.pending.erase(0, nl + 1);
+      return line;
+    }
+    pollfd p{s.out, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return "";
+    char buf[65536];
+    const ssize_t n = read(s.out, buf, sizeof buf);
+    if (n <= 0) return "";
+    s.pending.append(buf, static_cast<size_t>(n));
+  }
+}
+
+server start_server(std::initializer_list<const char *> env,
+                    std::initializer_list<const char *> args) {
+  int pipe_fds[2];
+  ck_assert_int_eq(pipe(pipe_fds), 0);
+  const std::string helper = std::string(env_or_die("PP_HELPERS")) + "/pp_server";
+  std::string preload = env_or_die("LIBPROXYPROTO_SO");
+  if (const char *old = std::getenv("LD_PRELOAD"); old && *old)
+    preload += std::string(":") + old;  // keep ASan's runtime first if present
+
+  const pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    // Die with the test, even if the test dies first.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    for (const char *e : env) putenv(const_cast<char *>(e));
+    std::vector<char *> argv;
+    argv.push_back(const_cast<char *>(helper.c_str()));
+    for (const char *a : args) argv.push_back(const_cast<char *>(a));
+    argv.push_back(nullptr);
+    execv(helper.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  server s;
+  s.pid = pid;
+  s.out = pipe_fds[0];
+  const std::string first = read_line(s, 10000);
+  ck_assert_msg(first.rfind("port ", 0) == 0, "server did not start: '%s'",
+                first.c_str());
+  s.port = std::atoi(first.c_str() + 5);
+  return s;
+}
+
+void stop_server(server &s) {
+  if (s.pid > 0) {
+    kill(s.pid, SIGTERM);
+    waitpid(s.pid, nullptr, 0);
+    s.pid = -1;
+  }
+  if (s.out >= 0) close(s.out);
+  s.out = -1;
+}
+
+// ---- the client side ----------------------------------------------------
+
+int connect_to(const server &s, int family = AF_INET) {
+  const int fd = socket(family, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (family == AF_INET6) {
+    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_addr = in6addr_loopback;
+    sin6->sin6_port = htons(static_cast<uint16_t>(s.port));
+    len = sizeof *sin6;
+  } else {
+    auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin->sin_port = htons(static_cast<uint16_t>(s.port));
+    len = sizeof *sin;
+  }
+  ck_assert_int_eq(connect(fd, reinterpret_cast<sockaddr *>(&ss), len), 0);
+  return fd;
+}
+
+int local_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len);
+  if (ss.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+}
+
+void send_all(int fd, const bytes &b) {
+  size_t done = 0;
+  while (done < b.size()) {
+    const ssize_t n = send(fd, b.data() + done, b.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the server may have dropped us: that is tested elsewhere
+    done += static_cast<size_t>(n);
+  }
+}
+
+void sleep_ms(int ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+
+// Ends the client's side and waits (bounded) for the server to close.
+// Returns true when the server closed the connection in time.
+bool finish(int fd, int timeout_ms = 5000) {
+  shutdown(fd, SHUT_WR);
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) {
+      close(fd);
+      return false;
+    }
+    char buf[4096];
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      close(fd);
+      return true;
+    }
+  }
+}
+
+bytes text(const char *s) { return bytes(s, s + std::strlen(s)); }
+
+bytes concat(const bytes &a, const bytes &b) {
+  bytes r = a;
+  r.insert(r.end(), b.begin(), b.end());
+  return r;
+}
+
+std::string hex(const bytes &b) {
+  static const char d[] = "0123456789abcdef";
+  std::string h;
+  for (uint8_t c : b) {
+    h += d[c >> 4];
+    h += d[c & 15];
+  }
+  return h;
+}
+
+proxyproto::ip_endpoint endpoint(const char *addr, uint16_t port) {
+  proxyproto::ip_endpoint ep{};
+  if (!proxyproto::parse_ipv4_text(addr, std::strlen(addr), ep.address))
+    ck_assert(proxyproto::parse_ipv6_text(addr, std::strlen(addr), ep.address));
+  ep.port = port;
+  return ep;
+}
+
+enum class hdr_version { v1, v2 };
+
+bytes make_header(hdr_version v, const char *src, uint16_t sport, const char *dst,
+                  uint16_t dport, const bytes &tlvs = {}, bool crc = false) {
+  proxyproto::header_fields f{};
+  f.cmd = proxyproto::command::proxy;
+  f.family = std::strchr(src, ':') ? proxyproto::address_family::inet6
+                                   : proxyproto::address_family::inet;
+  f.source = endpoint(src, sport);
+  f.destination = endpoint(dst, dport);
+  f.tlvs = tlvs.empty() ? nullptr : tlvs.data();
+  f.tlvs_length = tlvs.size();
+  f.add_crc32c = crc;
+  bytes out(proxyproto::v2_max_length);
+  const size_t n = v == hdr_version::v1 ? proxyproto::write_v1(f, out.data(), out.size())
+                                        : proxyproto::write_v2(f, out.data(), out.size());
+  ck_assert_uint_gt(n, 0);
+  out.resize(n);
+  return out;
+}
+
+bytes make_local_v2() {
+  proxyproto::header_fields f{};
+  f.cmd = proxyproto::command::local;
+  f.family = proxyproto::address_family::unspec;
+  bytes out(64);
+  out.resize(proxyproto::write_v2(f, out.data(), out.size()));
+  return out;
+}
+
+// Sends one connection's bytes and returns the server's line about it.
+std::string exchange(server &s, const bytes &b, int family = AF_INET) {
+  const int fd = connect_to(s, family);
+  send_all(fd, b);
+  finish(fd);
+  return read_line(s, 10000);
+}
+
+void expect_contains(const std::string &line, const std::string &part) {
+  ck_assert_msg(line.find(part) != std::string::npos,
+                "expected '%s' in server line '%.300s'", part.c_str(), line.c_str());
+}
+
+// The application must have read exactly `data`: the line ends with it.
+void expect_data(const std::string &line, const bytes &data) {
+  const std::string want = " data=" + hex(data);
+  ck_assert_msg(line.size() >= want.size() &&
+                    line.compare(line.size() - want.size(), want.size(), want) == 0,
+                "expected the application to read '%s', server line '%.300s'",
+                want.c_str(), line.c_str());
+}
+
+const bytes payload = text("GET / HTTP/1.0\r\n\r\n");
+
+// ---- valid headers: consumed, address reported, payload intact -------------
+
+START_TEST(v1_tcp4_header_is_consumed) {
+  server s = start_server({}, {"--count", "1"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v1, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 8.8.8.8 4321 len=16");
+  expect_contains(line, "peer=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(v2_tcp4_header_is_consumed) {
+  server s = start_server({}, {"--count", "1"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 8.8.8.8 4321 len=16 peer=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(v1_tcp6_on_ipv6_listener) {
+  server s = start_server({}, {"--count", "1", "--family", "6"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v1, "2001:4860:4860::8888", 4321, "::1", 80),
+                payload),
+      AF_INET6);
+  expect_contains(line, "accept=inet6 2001:4860:4860::8888 4321 len=28");
+  expect_contains(line, "peer=inet6 2001:4860:4860::8888 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(ipv4_source_on_ipv6_listener_is_mapped) {
+  server s = start_server({}, {"--count", "1", "--family", "6"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload),
+      AF_INET6);
+  expect_contains(line, "accept=inet6 ::ffff:8.8.8.8 4321 len=28");
+  expect_contains(line, "peer=inet6 ::ffff:8.8.8.8 4321");
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(ipv6_source_on_ipv4_listener_is_inet6) {
+  server s = start_server({}, {"--count", "1"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "2001:db8::7", 4321, "2001:db8::1", 80),
+                payload));
+  expect_contains(line, "accept=inet6 2001:db8::7 4321 len=28");
+  expect_contains(line, "peer=inet6 2001:db8::7 4321");
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(following_bytes_that_look_like_a_header_are_data) {
+  server s = start_server({}, {"--count", "1"});
+  const bytes second = make_header(hdr_version::v1, "1.1.1.1", 1, "2.2.2.2", 2);
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v1, "8.8.8.8", 4321, "127.0.0.1", 80), second));
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  expect_data(line, second);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(large_v2_tlv_header_is_read_whole) {
+  server s = start_server({}, {"--count", "1"});
+  bytes tlv = {0xE0, 0xEA, 0x60};  // custom type, 60000 bytes
+  tlv.resize(3 + 60000, 0x5A);
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.4.4", 53, "127.0.0.1", 80, tlv),
+                payload));
+  expect_contains(line, "accept=inet 8.8.4.4 53");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(v2_with_valid_crc32c_is_accepted) {
+  server s = start_server({}, {"--count", "1"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80, {}, true),
+                payload));
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+// ---- the real address stands ---------------------------------------------
+
+START_TEST(no_header_passes_through) {
+  server s = start_server({}, {"--count", "1"});
+  const int fd = connect_to(s);
+  const int port = local_port(fd);
+  send_all(fd, payload);
+  finish(fd);
+  const std::string line = read_line(s, 10000);
+  expect_contains(line, "accept=inet 127.0.0.1 " + std::to_string(port));
+  expect_contains(line, "peer=inet 127.0.0.1 " + std::to_string(port));
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(v1_unknown_keeps_real_address) {
+  server s = start_server({}, {"--count", "1"});
+  const std::string line =
+      exchange(s, concat(text("PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n"), payload));
+  expect_contains(line, "accept=inet 127.0.0.1 ");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(v2_local_keeps_real_address) {
+  server s = start_server({}, {"--count", "1"});
+  const std::string line = exchange(s, concat(make_local_v2(), payload));
+  expect_contains(line, "accept=inet 127.0.0.1 ");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(disabled_version_is_not_a_header) {
+  server s = start_server({"LIBPROXYPROTO_VERSION=2"}, {"--count", "1"});
+  const bytes v1 = make_header(hdr_version::v1, "8.8.8.8", 4321, "127.0.0.1", 80);
+  const std::string line = exchange(s, concat(v1, payload));
+  expect_contains(line, "accept=inet 127.0.0.1 ");
+  expect_data(line, concat(v1, payload));
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(version_zero_makes_the_library_inert) {
+  server s = start_server({"LIBPROXYPROTO_VERSION=0",
+                           "LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1"},
+                          {"--count", "1"});
+  const bytes v2 = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  const std::string line = exchange(s, concat(v2, payload));
+  expect_contains(line, "accept=inet 127.0.0.1 ");
+  expect_data(line, concat(v2, payload));
+  stop_server(s);
+}
+END_TEST
+
+// ---- dropped connections are never seen ---------------------------------
+
+// Sends `bad` on one connection, which must be closed by the server without
+// the application seeing it, then a valid one, which must be the only line.
+void expect_dropped(std::initializer_list<const char *> env, const bytes &bad) {
+  server s = start_server(env, {"--count", "1"});
+  const int fd = connect_to(s);
+  send_all(fd, bad);
+  ck_assert_msg(finish(fd), "the server did not close a dropped connection");
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "9.9.9.9", 99, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 9.9.9.9 99");
+  expect_data(line, payload);
+  stop_server(s);
+}
+
+START_TEST(malformed_v1_is_dropped) {
+  expect_dropped({}, text("PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\nsecret"));
+}
+END_TEST
+
+START_TEST(v1_without_crlf_in_107_bytes_is_dropped) {
+  bytes line = text("PROXY UNKNOWN ");
+  line.resize(120, 'a');
+  expect_dropped({}, line);
+}
+END_TEST
+
+START_TEST(v2_bad_family_is_dropped) {
+  bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  h[13] = 0x13;
+  expect_dropped({}, concat(h, payload));
+}
+END_TEST
+
+START_TEST(v2_crc32c_mismatch_is_dropped) {
+  bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80, {}, true);
+  h[16] ^= 1;  // change the source address after the checksum was computed
+  expect_dropped({}, concat(h, payload));
+}
+END_TEST
+
+START_TEST(missing_header_under_must_use_is_dropped) {
+  expect_dropped({"LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1"}, payload);
+}
+END_TEST
+
+START_TEST(partial_header_at_timeout_is_dropped) {
+  const bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"}, {"--count", "1"});
+  const int fd = connect_to(s);
+  send_all(fd, bytes(h.begin(), h.begin() + 20));
+  // Keep the connection open (no FIN) so only the deadline can end it.
+  pollfd p{fd, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 5000), 1);
+  char c;
+  ck_assert_int_le(recv(fd, &c, 1, 0), 0);
+  close(fd);
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "9.9.9.9", 99, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 9.9.9.9 99");
+  stop_server(s);
+}
+END_TEST
+
+// ---- headers in pieces, and silence -------------------------------------
+
+START_TEST(split_v2_header_is_assembled) {
+  server s = start_server({}, {"--count", "1"});
+  const bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  const int fd = connect_to(s);
+  send_all(fd, bytes(h.begin(), h.begin() + 5));
+  sleep_ms(100);
+  send_all(fd, bytes(h.begin() + 5, h.begin() + 20));
+  sleep_ms(100);
+  send_all(fd, concat(bytes(h.begin() + 20, h.end()), payload));
+  finish(fd);
+  const std::string line = read_line(s, 10000);
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(split_v1_header_is_assembled) {
+  server s = start_server({}, {"--count", "1"});
+  const bytes h = make_header(hdr_version::v1, "2001:db8::1", 4321, "2001:db8::2", 80);
+  const int fd = connect_to(s);
+  for (size_t i = 0; i < h.size(); i += 7) {
+    send_all(fd, bytes(h.begin() + static_cast<long>(i),
+                       h.begin() + static_cast<long>(i + 7 < h.size() ? i + 7 : h.size())));
+    sleep_ms(20);
+  }
+  send_all(fd, payload);
+  finish(fd);
+  const std::string line = read_line(s, 10000);
+  expect_contains(line, "accept=inet6 2001:db8::1 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(silent_client_passes_through_after_timeout) {
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"}, {"--count", "1"});
+  const int fd = connect_to(s);
+  sleep_ms(700);
+  send_all(fd, payload);
+  finish(fd);
+  const std::string line = read_line(s, 10000);
+  expect_contains(line, "accept=inet 127.0.0.1 ");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(server_speaks_first_to_a_silent_client) {
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"},
+                          {"--count", "1", "--reply", "220 ready\r\n"});
+  const int fd = connect_to(s);
+  pollfd p{fd, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 5000), 1);  // the banner arrives after the timeout
+  char banner[32] = {};
+  ck_assert_int_gt(recv(fd, banner, sizeof banner - 1, 0), 0);
+  ck_assert_str_eq(banner, "220 ready\r\n");
+  finish(fd);
+  read_line(s, 10000);
+  stop_server(s);
+}
+END_TEST
+
+// ---- accept(2) semantics ----------------------------------------------------
+
+START_TEST(accept4_flags_hold) {
+  server s = start_server({}, {"--count", "2", "--accept4", "nonblock,cloexec"});
+  std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  expect_contains(line, "nonblock=1 cloexec=1");
+  line = exchange(s, payload);
+  expect_contains(line, "nonblock=1 cloexec=1");
+  stop_server(s);
+  s = start_server({}, {"--count", "1", "--accept4", "cloexec"});
+  line = exchange(
+      s, concat(make_header(hdr_version::v1, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "nonblock=0 cloexec=1");
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(null_addr_is_allowed) {
+  server s = start_server({}, {"--count", "1", "--null-addr"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=none len=0 peer=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(short_addrlen_truncates_and_reports_full_length) {
+  server s = start_server({}, {"--count", "1", "--addrlen", "8"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet-truncated 4321 len=16 peer=inet 8.8.8.8 4321");
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(nonblocking_listener_skips_dropped_connections) {
+  server s = start_server({}, {"--count", "1", "--nonblocking", "--accept4", "nonblock"});
+  const int bad = connect_to(s);
+  send_all(bad, text("PROXY TCP9 x\r\n"));
+  ck_assert(finish(bad));
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  stop_server(s);
+}
+END_TEST
+
+// ---- getpeername() records ------------------------------------------------
+
+START_TEST(descriptors_above_1024_keep_their_record) {
+  // pp_server moves each connection to fd 2000+ with dup2 and closes the
+  // original, so this also checks that dup2 carries the record.
+  server s = start_server({}, {"--count", "1", "--min-fd", "2000"});
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(line, "conn fd=2000 ");
+  expect_contains(line, "peer=inet 8.8.8.8 4321");
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(reused_descriptor_reports_its_own_peer) {
+  server s = start_server({}, {"--count", "2"});
+  const std::string first = exchange(
+      s, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80), payload));
+  expect_contains(first, "peer=inet 8.8.8.8 4321");
+  const int fd = connect_to(s);
+  const int port = local_port(fd);
+  send_all(fd, payload);
+  finish(fd);
+  const std::string second = read_line(s, 10000);
+  // Same descriptor number, closed in between: the record must be gone.
+  ck_assert_str_eq(first.substr(0, first.find(' ')).c_str(),
+                   second.substr(0, second.find(' ')).c_str());
+  const std::string fd_field = first.substr(first.find(' ') + 1, first.find(' ', 5) - first.find(' ') - 1);
+  expect_contains(second, fd_field);
+  expect_contains(second, "peer=inet 127.0.0.1 " + std::to_string(port));
+  stop_server(s);
+}
+END_TEST
+
+Suite *preload_suite() {
+  Suite *s = suite_create("preload");
+  struct named {
+    const char *name;
+    const TTest *test;
+  };
+  const named cases[] = {
+      {"valid", v1_tcp4_header_is_consumed},
+      {"valid", v2_tcp4_header_is_consumed},
+      {"valid", v1_tcp6_on_ipv6_listener},
+      {"families", ipv4_source_on_ipv6_listener_is_mapped},
+      {"families", ipv6_source_on_ipv4_listener_is_inet6},
+      {"valid", following_bytes_that_look_like_a_header_are_data},
+      {"valid", large_v2_tlv_header_is_read_whole},
+      {"valid", v2_with_valid_crc32c_is_accepted},
+      {"real_address", no_header_passes_through},
+      {"real_address", v1_unknown_keeps_real_address},
+      {"real_address", v2_local_keeps_real_address},
+      {"versions", disabled_version_is_not_a_header},
+      {"versions", version_zero_makes_the_library_inert},
+      {"dropped", malformed_v1_is_dropped},
+      {"dropped", v1_without_crlf_in_107_bytes_is_dropped},
+      {"dropped", v2_bad_family_is_dropped},
+      {"dropped", v2_crc32c_mismatch_is_dropped},
+      {"dropped", missing_header_under_must_use_is_dropped},
+      {"dropped", partial_header_at_timeout_is_dropped},
+      {"timing", split_v2_header_is_assembled},
+      {"timing", split_v1_header_is_assembled},
+      {"timing", silent_client_passes_through_after_timeout},
+      {"timing", server_speaks_first_to_a_silent_client},
+      {"accept", accept4_flags_hold},
+      {"accept", null_addr_is_allowed},
+      {"accept", short_addrlen_truncates_and_reports_full_length},
+      {"accept", nonblocking_listener_skips_dropped_connections},
+      {"records", descriptors_above_1024_keep_their_record},
+      {"records", reused_descriptor_reports_its_own_peer},
+  };
+  TCase *current = nullptr;
+  const char *current_name = "";
+  for (const named &c : cases) {
+    if (current == nullptr || std::strcmp(current_name, c.name) != 0) {
+      current = tcase_create(c.name);
+      tcase_set_timeout(current, 30);
+      suite_add_tcase(s, current);
+      current_name = c.name;
+    }
+    tcase_add_test(current, c.test);
+  }
+  return s;
+}
+
+}  // namespace
+
+int main() {
+  env_or_die("PP_HELPERS");
+  env_or_die("LIBPROXYPROTO_SO");
+  SRunner *runner = srunner_create(preload_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  const int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
