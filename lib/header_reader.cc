@@ -24,6 +24,7 @@
 
 #include <cstdint>
 
+#include "core/inet_text.h"
 #include "core/proxy_header.h"
 #include "core/sockaddr_convert.h"
 #include "runtime/log.h"
@@ -163,8 +164,15 @@ header_outcome use_header(const header &h, int listener_family,
     return header_outcome::real_peer;
   }
   *source_len = endpoint_to_sockaddr(h.family, h.source, listener_family, source);
-  PP_DEBUG("v%u header consumed (%zu bytes): source port %u", h.version,
-           h.length, h.source.port);
+  if (debug_logging()) {
+    char text[ipv6_text_max + 1];
+    const size_t n = h.family == address_family::inet
+                         ? format_ipv4(h.source.address, text, sizeof text - 1)
+                         : format_ipv6(h.source.address, text, sizeof text - 1);
+    text[n] = '\0';
+    PP_DEBUG("v%u header consumed (%zu bytes): source %s port %u", h.version,
+             h.length, text, h.source.port);
+  }
   return header_outcome::proxied;
 }
 
