@@ -50,7 +50,8 @@ socklen_t endpoint_to_sockaddr(address_family family,
 
 address_family sockaddr_to_endpoint(const sockaddr *sa, socklen_t len,
                                     ip_endpoint *out) noexcept {
-  if (sa == nullptr) return address_family::unspec;
+  // Read the family only once `len` says it is there.
+  if (sa == nullptr || len < sizeof(sa_family_t)) return address_family::unspec;
   if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
     sockaddr_in sin;
     std::memcpy(&sin, sa, sizeof sin);
