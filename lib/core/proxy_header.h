@@ -119,9 +119,10 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
 parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept;
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept;
 
-// How many bytes a header that starts with buf[0..len) has, once enough of
-// it has arrived to know: v2 needs its 16 fixed bytes, v1 its CRLF. Returns
-// 0 while unknown. Lets a reader size its buffer before the header is whole.
+// The total size of a v2 header that starts with buf[0..len), known once
+// its 16 fixed bytes have arrived; 0 before that or when buf does not start
+// with the v2 signature. Lets a reader size its buffer for a header larger
+// than its first read. (A v1 line never exceeds v1_max_length.)
 size_t v2_total_length(const uint8_t *buf, size_t len) noexcept;
 
 }  // namespace proxyproto
