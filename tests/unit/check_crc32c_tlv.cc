@@ -16,14 +16,6 @@ namespace {
 
 uint32_t crc_of(const bytes &b) { return crc32c(b.data(), b.size()); }
 
-struct lcg {
-  uint64_t state;
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 33);
-  }
-};
-
 }  // namespace
 
 // ---- Known vectors ----------------------------------------------------------------

@@ -48,15 +48,6 @@ void from_text6(const char *text, uint8_t out[16]) {
   ck_assert_int_eq(inet_pton(AF_INET6, text, out), 1);
 }
 
-// A small deterministic generator for round-trip tests.
-struct lcg {
-  uint64_t state;
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 33);
-  }
-};
-
 }  // namespace
 
 // ---- parse_ipv4_text ----------------------------------------------------------

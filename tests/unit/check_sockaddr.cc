@@ -18,24 +18,10 @@ using proxyproto::endpoint_to_sockaddr;
 using proxyproto::ip_endpoint;
 using proxyproto::map_to_common_family;
 using proxyproto::sockaddr_to_endpoint;
+using pp_test::ep4;
+using pp_test::ep6;
 
 namespace {
-
-ip_endpoint ep4(const char *text, uint16_t port) {
-  ip_endpoint e;
-  std::memset(&e, 0xCC, sizeof e);
-  ck_assert_int_eq(inet_pton(AF_INET, text, e.address), 1);
-  e.port = port;
-  return e;
-}
-
-ip_endpoint ep6(const char *text, uint16_t port) {
-  ip_endpoint e;
-  std::memset(&e, 0, sizeof e);
-  ck_assert_int_eq(inet_pton(AF_INET6, text, e.address), 1);
-  e.port = port;
-  return e;
-}
 
 // A sockaddr_storage full of garbage, as a caller's stack would be.
 sockaddr_storage dirty_storage() {
@@ -78,7 +64,7 @@ void expect_in6(const sockaddr_storage &ss, const char *text, uint16_t port) {
 START_TEST(inet_on_inet_listener) {
   sockaddr_storage ss = dirty_storage();
   const socklen_t len = endpoint_to_sockaddr(address_family::inet,
-                                             ep4("192.0.2.1", 8080), AF_INET, &ss);
+                                             ep4("192.0.2.1", 8080, 0xCC), AF_INET, &ss);
   ck_assert_uint_eq(len, sizeof(sockaddr_in));
   ck_assert_uint_eq(len, 16);
   expect_in(ss, "192.0.2.1", 8080);
@@ -88,7 +74,7 @@ END_TEST
 START_TEST(inet_on_inet6_listener_is_mapped) {
   sockaddr_storage ss = dirty_storage();
   const socklen_t len = endpoint_to_sockaddr(address_family::inet,
-                                             ep4("192.0.2.1", 65535), AF_INET6, &ss);
+                                             ep4("192.0.2.1", 65535, 0xCC), AF_INET6, &ss);
   ck_assert_uint_eq(len, sizeof(sockaddr_in6));
   ck_assert_uint_eq(len, 28);
   expect_in6(ss, "::ffff:192.0.2.1", 65535);
@@ -120,7 +106,7 @@ START_TEST(on_unix_listener) {
                     28);
   expect_in6(ss, "2001:db8::2", 2);
   ss = dirty_storage();
-  ck_assert_uint_eq(endpoint_to_sockaddr(address_family::inet, ep4("10.1.2.3", 3),
+  ck_assert_uint_eq(endpoint_to_sockaddr(address_family::inet, ep4("10.1.2.3", 3, 0xCC),
                                          AF_UNIX, &ss),
                     16);
   expect_in(ss, "10.1.2.3", 3);
@@ -129,7 +115,7 @@ END_TEST
 
 START_TEST(port_is_network_order) {
   sockaddr_storage ss = dirty_storage();
-  endpoint_to_sockaddr(address_family::inet, ep4("1.2.3.4", 0x1234), AF_INET, &ss);
+  endpoint_to_sockaddr(address_family::inet, ep4("1.2.3.4", 0x1234, 0xCC), AF_INET, &ss);
   const uint8_t *raw = reinterpret_cast<const uint8_t *>(&ss);
   // sin_port sits at offset 2, big endian on every host.
   ck_assert_uint_eq(raw[2], 0x12);
@@ -143,14 +129,14 @@ END_TEST
 
 START_TEST(no_address_family) {
   sockaddr_storage ss = dirty_storage();
-  ck_assert_uint_eq(endpoint_to_sockaddr(address_family::unspec, ep4("1.2.3.4", 1),
+  ck_assert_uint_eq(endpoint_to_sockaddr(address_family::unspec, ep4("1.2.3.4", 1, 0xCC),
                                          AF_INET, &ss),
                     0);
-  ck_assert_uint_eq(endpoint_to_sockaddr(address_family::unspec, ep4("1.2.3.4", 1),
+  ck_assert_uint_eq(endpoint_to_sockaddr(address_family::unspec, ep4("1.2.3.4", 1, 0xCC),
                                          AF_INET6, &ss),
                     0);
   ck_assert_uint_eq(endpoint_to_sockaddr(address_family::unix_domain,
-                                         ep4("1.2.3.4", 1), AF_UNIX, &ss),
+                                         ep4("1.2.3.4", 1, 0xCC), AF_UNIX, &ss),
                     0);
 }
 END_TEST
@@ -160,7 +146,7 @@ END_TEST
 START_TEST(copy_fits) {
   sockaddr_storage src = dirty_storage();
   const socklen_t len =
-      endpoint_to_sockaddr(address_family::inet, ep4("192.0.2.7", 99), AF_INET, &src);
+      endpoint_to_sockaddr(address_family::inet, ep4("192.0.2.7", 99, 0xCC), AF_INET, &src);
   sockaddr_storage dst;
   std::memset(&dst, 0x11, sizeof dst);
   socklen_t addrlen = sizeof dst;
@@ -195,7 +181,7 @@ END_TEST
 START_TEST(copy_with_null_pointers) {
   sockaddr_storage src = dirty_storage();
   const socklen_t len =
-      endpoint_to_sockaddr(address_family::inet, ep4("192.0.2.7", 99), AF_INET, &src);
+      endpoint_to_sockaddr(address_family::inet, ep4("192.0.2.7", 99, 0xCC), AF_INET, &src);
   socklen_t addrlen = 77;
   copy_sockaddr_truncated(src, len, nullptr, &addrlen);
   ck_assert_uint_eq(addrlen, 77);
@@ -296,7 +282,7 @@ END_TEST
 // ---- map_to_common_family ---------------------------------------------------------
 
 START_TEST(map_inet_and_inet6) {
-  ip_endpoint src = ep4("192.0.2.1", 1234), dst = ep6("2001:db8::1", 80);
+  ip_endpoint src = ep4("192.0.2.1", 1234, 0xCC), dst = ep6("2001:db8::1", 80);
   const ip_endpoint dst_before = dst;
   ck_assert(map_to_common_family(address_family::inet, &src, address_family::inet6,
                                  &dst) == address_family::inet6);
@@ -309,7 +295,7 @@ START_TEST(map_inet_and_inet6) {
 END_TEST
 
 START_TEST(map_inet6_and_inet) {
-  ip_endpoint src = ep6("2001:db8::1", 80), dst = ep4("198.51.100.200", 65535);
+  ip_endpoint src = ep6("2001:db8::1", 80), dst = ep4("198.51.100.200", 65535, 0xCC);
   ck_assert(map_to_common_family(address_family::inet6, &src, address_family::inet,
                                  &dst) == address_family::inet6);
   const ip_endpoint want = ep6("::ffff:198.51.100.200", 65535);
@@ -321,7 +307,7 @@ START_TEST(map_inet6_and_inet) {
 END_TEST
 
 START_TEST(map_same_family) {
-  ip_endpoint src = ep4("10.0.0.1", 1), dst = ep4("10.0.0.2", 2);
+  ip_endpoint src = ep4("10.0.0.1", 1, 0xCC), dst = ep4("10.0.0.2", 2, 0xCC);
   ck_assert(map_to_common_family(address_family::inet, &src, address_family::inet,
                                  &dst) == address_family::inet);
   const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 0, 0, 2};

@@ -22,22 +22,6 @@ using proxyproto::write_v2;
 
 namespace {
 
-ip_endpoint ep4(const char *text, uint16_t port) {
-  ip_endpoint e;
-  std::memset(&e, 0, sizeof e);
-  ck_assert_int_eq(inet_pton(AF_INET, text, e.address), 1);
-  e.port = port;
-  return e;
-}
-
-ip_endpoint ep6(const char *text, uint16_t port) {
-  ip_endpoint e;
-  std::memset(&e, 0, sizeof e);
-  ck_assert_int_eq(inet_pton(AF_INET6, text, e.address), 1);
-  e.port = port;
-  return e;
-}
-
 header_fields fields(command cmd, address_family family, const ip_endpoint &src,
                      const ip_endpoint &dst) {
   header_fields f;
@@ -98,14 +82,6 @@ void expect_same_endpoints(const proxyproto::header &h, const header_fields &f) 
   ck_assert_uint_eq(h.source.port, f.source.port);
   ck_assert_uint_eq(h.destination.port, f.destination.port);
 }
-
-struct lcg {
-  uint64_t state;
-  uint32_t next() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 33);
-  }
-};
 
 // Random endpoints, with runs of zero bytes so that "::" appears.
 ip_endpoint random_endpoint(lcg &rng, address_family family) {

@@ -2,6 +2,7 @@
 // helpers that several of them share (all inline: no extra source file).
 #pragma once
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -27,6 +28,34 @@ Suite *make_settings_suite(void);
 Suite *make_corpus_suite(void);
 
 namespace pp_test {
+
+// An endpoint from text. Bytes the family does not use are set to `filler`,
+// so a test can show that they are never read.
+inline proxyproto::ip_endpoint ep4(const char *text, uint16_t port,
+                                   uint8_t filler = 0) {
+  proxyproto::ip_endpoint e;
+  std::memset(&e, filler, sizeof e);
+  ck_assert_int_eq(inet_pton(AF_INET, text, e.address), 1);
+  e.port = port;
+  return e;
+}
+
+inline proxyproto::ip_endpoint ep6(const char *text, uint16_t port) {
+  proxyproto::ip_endpoint e;
+  std::memset(&e, 0, sizeof e);
+  ck_assert_int_eq(inet_pton(AF_INET6, text, e.address), 1);
+  e.port = port;
+  return e;
+}
+
+// A small deterministic generator for round-trip and random-input tests.
+struct lcg {
+  uint64_t state;
+  uint32_t next() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 33);
+  }
+};
 
 using bytes = std::vector<uint8_t>;
 
