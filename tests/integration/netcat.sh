@@ -215,6 +215,25 @@ else
   pp_dump "$PP_TMP/bad-port.cerr"
 fi
 
+# Sends one proxied connection (8.8.8.8:4321) to the pp_server $spid of case
+# $name, started with --count 1, and checks that it is the only connection
+# the application saw, with its payload intact.
+expect_only_the_proxied_connection() {
+  local name=$1 spid=$2 sport=$3 payload=$4
+  pp_run_client "$name-proxied" "$payload" "${proxied[@]}" nc -N 127.0.0.1 "$sport"
+  pp_expect_eq "$name: proxied client exited 0" "$PP_RC" 0
+  if pp_wait_exit "$spid"; then
+    pp_ok "$name: pp_server served one connection and exited"
+  else
+    pp_not_ok "$name: pp_server served one connection and exited"
+  fi
+  PP_LINE=$(pp_conn_line "$PP_TMP/$name.out")
+  echo "# $name: ${PP_LINE:-<no conn line>}"
+  pp_expect_eq "$name: exactly one connection reached the application" \
+    "$(grep -c '^conn ' "$PP_TMP/$name.out" || true)" 1
+  check_conn "$name" "inet 8.8.8.8 4321" 16 "$(printf '%s' "$payload" | pp_hex)"
+}
+
 # Must-use: with LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1 a plain connection is
 # dropped without the application seeing it; the next, proxied, connection is
 # the one and only connection pp_server reports.
@@ -228,19 +247,8 @@ if [ "$PP_RC" -ne 124 ]; then
 else
   pp_not_ok "$name: the plain connection was closed by the server (client timed out)"
 fi
-PAYLOAD="the proxied connection"$'\n'
-pp_run_client "$name-proxied" "$PAYLOAD" "${proxied[@]}" nc -N 127.0.0.1 "$sport"
-pp_expect_eq "$name: proxied client exited 0" "$PP_RC" 0
-if pp_wait_exit "$spid"; then
-  pp_ok "$name: pp_server served one connection and exited"
-else
-  pp_not_ok "$name: pp_server served one connection and exited"
-fi
-PP_LINE=$(pp_conn_line "$PP_TMP/$name.out")
-echo "# $name: ${PP_LINE:-<no conn line>}"
-pp_expect_eq "$name: exactly one connection reached the application" \
-  "$(grep -c '^conn ' "$PP_TMP/$name.out" || true)" 1
-check_conn "$name" "inet 8.8.8.8 4321" 16 "$(printf '%s' "$PAYLOAD" | pp_hex)"
+expect_only_the_proxied_connection "$name" "$spid" "$sport" \
+  "the proxied connection"$'\n'
 
 # Malformed headers: each connection is dropped (closed, never reported),
 # whether or not the header is required; the valid proxied connection that
@@ -278,17 +286,7 @@ for h in "${bad_headers[@]}"; do
     pp_ok "$name: malformed header $n: the application saw no connection"
   fi
 done
-PAYLOAD="valid after malformed"$'\n'
-pp_run_client "$name-valid" "$PAYLOAD" "${proxied[@]}" nc -N 127.0.0.1 "$sport"
-if pp_wait_exit "$spid"; then
-  pp_ok "$name: pp_server served one connection and exited"
-else
-  pp_not_ok "$name: pp_server served one connection and exited"
-fi
-PP_LINE=$(pp_conn_line "$PP_TMP/$name.out")
-echo "# $name: ${PP_LINE:-<no conn line>}"
-pp_expect_eq "$name: exactly one connection reached the application" \
-  "$(grep -c '^conn ' "$PP_TMP/$name.out" || true)" 1
-check_conn "$name" "inet 8.8.8.8 4321" 16 "$(printf '%s' "$PAYLOAD" | pp_hex)"
+expect_only_the_proxied_connection "$name" "$spid" "$sport" \
+  "valid after malformed"$'\n'
 
 pp_finish
