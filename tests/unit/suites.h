@@ -48,6 +48,38 @@ inline proxyproto::ip_endpoint ep6(const char *text, uint16_t port) {
   return e;
 }
 
+// Valid textual forms of IPv6 addresses (RFC 4291 §2.2), for the text
+// parser and for v1 TCP6 lines alike. Each fits a v1 line next to "::1".
+inline const char *const valid_ipv6_texts[] = {
+    "::",
+    "::1",
+    "1::",
+    "2001:db8::1",
+    "2001:DB8::1",
+    "2001:0db8:0000:0000:0000:0000:0000:0001",
+    "abcd:ef01:2345:6789:ABCD:EF01:2345:6789",
+    "aBcD:eF01::",
+    "0:0:0:0:0:0:0:0",
+    "1:0:0:0:0:0:0:8",
+    "1:2:3:4:5:6:7::",
+    "::2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8",
+    "1:2:3::6:7:8",
+    "f::f",
+    "fe80::1",
+    "0001:02:003:0004::",
+    "::ffff:1.2.3.4",
+    "::ffff:0.0.0.0",
+    "::ffff:255.255.255.255",
+    "::1.2.3.4",
+    "1::1.2.3.4",
+    "1:2:3:4:5:6:1.2.3.4",
+    "1:2:3:4:5::1.2.3.4",
+    "64:ff9b::192.0.2.33",
+    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+    "0000:0000:0000:0000:0000:ffff:255.255.255.255",
+};
+
 // A small deterministic generator for round-trip and random-input tests.
 struct lcg {
   uint64_t state;
