@@ -1,9 +1,9 @@
 #include "connect_config.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 
 #include "core/setting_values.h"
+#include "runtime/environment.h"
 #include "runtime/log.h"
 
 namespace proxyproto {
@@ -13,26 +13,16 @@ namespace {
 constinit connect_config settings{};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
-const char *setting(const char *name) noexcept {
-  const char *value = secure_getenv(name);
-  return value != nullptr && value[0] != '\0' ? value : nullptr;
-}
-
 void load_settings() noexcept {
   set_log_tag("libproxyproto_connect");
-  settings.debug = setting_is_on(setting("LIBPROXYPROTO_DEBUG"));
+  settings.debug = setting_is_on(environment_setting("LIBPROXYPROTO_DEBUG"));
   set_debug_logging(settings.debug);
 
-  settings.version = default_connect_version;
-  if (const char *text = setting("LIBPROXYPROTO_VERSION");
-      text != nullptr && !parse_setting_unsigned(text, 2, &settings.version)) {
-    PP_WARN("LIBPROXYPROTO_VERSION=\"%s\" is not 0, 1 or 2; using %u", text,
-            default_connect_version);
-    settings.version = default_connect_version;
-  }
+  settings.version = unsigned_environment_setting(
+      "LIBPROXYPROTO_VERSION", 2, default_connect_version);
 
   bool ok = true;
-  const char *addr = setting("LIBPROXYPROTO_ADDR");
+  const char *addr = environment_setting("LIBPROXYPROTO_ADDR");
   if (!parse_setting_address(addr ? addr : default_source_address,
                              &settings.source_family, &settings.source)) {
     PP_WARN("LIBPROXYPROTO_ADDR=\"%s\" is not an IPv4 or IPv6 address; "
@@ -40,7 +30,7 @@ void load_settings() noexcept {
     ok = false;
   }
   unsigned port = default_source_port;
-  if (const char *text = setting("LIBPROXYPROTO_PORT");
+  if (const char *text = environment_setting("LIBPROXYPROTO_PORT");
       text != nullptr && !parse_setting_unsigned(text, 65535, &port)) {
     PP_WARN("LIBPROXYPROTO_PORT=\"%s\" is not a port from 0 to 65535; "
             "no PROXY header will be sent", text);
