@@ -317,6 +317,22 @@ START_TEST(bad_command) {
 }
 END_TEST
 
+// §2.2: the version nibble must be 2; a signature followed by any other
+// version is not a header this receiver knows, through either entry point.
+START_TEST(version_other_than_2) {
+  const unsigned version = static_cast<unsigned>(_i);
+  if (version == 2) return;
+  const uint8_t ver_cmd = static_cast<uint8_t>(version << 4 | 0x1u);
+  const bytes in = v2(ver_cmd, 0x11, inet_block());
+  for (size_t n = 13; n <= in.size(); ++n) {
+    const parsed direct = parse_guarded(in.data(), n, accept_v1_v2, entry::v2);
+    expect_status(direct, parse_status::not_proxy, printable(in));
+    const parsed detected = parse_guarded(in.data(), n, accept_v1_v2);
+    expect_status(detected, parse_status::not_proxy, printable(in));
+  }
+}
+END_TEST
+
 // ---- §2.2: the family/transport byte --------------------------------------------
 
 namespace {
@@ -686,6 +702,7 @@ Suite *make_parse_v2_suite(void) {
 
   tc = tcase_create("command");
   tcase_add_loop_test(tc, bad_command, 2, 16);
+  tcase_add_loop_test(tc, version_other_than_2, 0, 16);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("family");
