@@ -1,0 +1,155 @@
+// The invariants, one function each:
+//  - parse: a complete header never claims more bytes than it was given,
+//    ends where its TLVs end, and stays the same when more bytes follow;
+//    every strict prefix of it is need_more; the version mask is honoured;
+//    an invalid header always names its defect.
+//  - round trip: a header written from fields taken from the input parses
+//    back to the same fields, and the v1 and v2 headers written for the same
+//    addresses parse to the same addresses.
+#include "invariants.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/header_writer.h"
+#include "core/proxy_header.h"
+#include "core/tlv.h"
+
+namespace pp_fuzz {
+
+namespace {
+
+using namespace proxyproto;
+
+[[noreturn]] void fail(const char *what, size_t a, size_t b) {
+  std::fprintf(stderr, "invariant broken: %s (%zu, %zu)\n", what, a, b);
+  std::fflush(stderr);
+  std::abort();
+}
+
+#define PP_REQUIRE(cond, a, b) \
+  do {                         \
+    if (!(cond)) fail(#cond, static_cast<size_t>(a), static_cast<size_t>(b)); \
+  } while (0)
+
+bool same_endpoint(const ip_endpoint &x, const ip_endpoint &y, size_t n) {
+  return x.port == y.port && std::memcmp(x.address, y.address, n) == 0;
+}
+
+// Checking every prefix is quadratic; long headers get the boundaries
+// (the fixed part, the last bytes) and an even spread in between.
+bool prefix_worth_checking(size_t n, size_t length) {
+  if (length <= 512) return true;
+  return n < 64 || length - n <= 64 || n % (length / 64 + 1) == 0;
+}
+
+void check_parse(const uint8_t *data, size_t size, unsigned versions) {
+  header h;
+  std::memset(&h, 0xA5, sizeof h);
+  const parse_result r = parse_header(data, size, versions, &h);
+  switch (r.status) {
+    case parse_status::complete: {
+      PP_REQUIRE(r.length > 0 && r.length <= size, r.length, size);
+      PP_REQUIRE(r.why == defect::none, r.why, 0);
+      PP_REQUIRE(h.length == r.length, h.length, r.length);
+      PP_REQUIRE(h.version == 1 || h.version == 2, h.version, 0);
+      PP_REQUIRE((versions & h.version) != 0, versions, h.version);
+      if (h.version == 1) PP_REQUIRE(r.length <= v1_max_length, r.length, 0);
+      if (h.version == 2) PP_REQUIRE(r.length <= v2_max_length, r.length, 0);
+      if (h.version == 2 && h.tlvs_length > 0)
+        PP_REQUIRE(h.tlvs + h.tlvs_length == data + r.length, h.tlvs_length, r.length);
+      // The same bytes alone give the same header.
+      header again;
+      const parse_result exact = parse_header(data, r.length, versions, &again);
+      PP_REQUIRE(exact.status == parse_status::complete && exact.length == r.length,
+                 exact.status, exact.length);
+      for (size_t n = 0; n < r.length; ++n) {
+        if (!prefix_worth_checking(n, r.length)) continue;
+        header part;
+        const parse_result p = parse_header(data, n, versions, &part);
+        PP_REQUIRE(p.status == parse_status::need_more, n, p.status);
+      }
+      break;
+    }
+    case parse_status::invalid:
+      PP_REQUIRE(r.why != defect::none && r.length == 0, r.why, r.length);
+      break;
+    case parse_status::need_more:
+      // Only a strict prefix of a header can still be growing.
+      PP_REQUIRE(r.length == 0 && size < v2_max_length, r.length, size);
+      break;
+    case parse_status::not_proxy:
+      PP_REQUIRE(r.why == defect::none && r.length == 0, r.why, r.length);
+      break;
+  }
+}
+
+// Reads fields from the input: byte 0 picks command/family/crc, then
+// addresses and ports, then up to 300 bytes of one opaque TLV.
+void check_round_trip(const uint8_t *data, size_t size) {
+  if (size < 1 + 2 * 16 + 4) return;
+  header_fields f;
+  std::memset(&f, 0, sizeof f);
+  const uint8_t choice = data[0];
+  f.cmd = (choice & 0x08) ? command::local : command::proxy;
+  f.family = (choice & 0x03) == 0   ? address_family::unspec
+             : (choice & 0x03) == 1 ? address_family::inet
+                                    : address_family::inet6;
+  f.add_crc32c = (choice & 0x80) != 0;
+  std::memcpy(f.source.address, data + 1, 16);
+  std::memcpy(f.destination.address, data + 17, 16);
+  f.source.port = static_cast<uint16_t>(data[33] << 8 | data[34]);
+  f.destination.port = static_cast<uint16_t>(data[35] << 8 | data[36]);
+  const size_t rest = size - 37 < 300 ? size - 37 : 300;
+  uint8_t tlv_bytes[3 + 300];
+  if (choice & 0x04) {
+    tlv_bytes[0] = 0xE0;  // a custom type: opaque to the parser
+    tlv_bytes[1] = static_cast<uint8_t>(rest >> 8);
+    tlv_bytes[2] = static_cast<uint8_t>(rest);
+    std::memcpy(tlv_bytes + 3, data + 37, rest);
+    f.tlvs = tlv_bytes;
+    f.tlvs_length = 3 + rest;
+  }
+  const bool addresses = f.cmd == command::proxy && f.family != address_family::unspec;
+  const size_t addr_len = f.family == address_family::inet ? 4 : 16;
+
+  uint8_t v1[v1_write_capacity];
+  const size_t n1 = write_v1(f, v1, sizeof v1);
+  PP_REQUIRE(n1 > 0, n1, 0);
+  header h1;
+  const parse_result r1 = parse_header(v1, n1, accept_v1_v2, &h1);
+  PP_REQUIRE(r1.status == parse_status::complete && r1.length == n1, r1.status, r1.why);
+  PP_REQUIRE(h1.version == 1 && h1.cmd == command::proxy, h1.version, h1.cmd);
+  PP_REQUIRE(h1.family == (addresses ? f.family : address_family::unspec), h1.family,
+             f.family);
+
+  uint8_t v2[v2_address_write_capacity + sizeof tlv_bytes + 7];
+  const size_t n2 = write_v2(f, v2, sizeof v2);
+  PP_REQUIRE(n2 > 0, n2, 0);
+  header h2;
+  const parse_result r2 = parse_header(v2, n2, accept_v1_v2, &h2);
+  PP_REQUIRE(r2.status == parse_status::complete && r2.length == n2, r2.status, r2.why);
+  PP_REQUIRE(h2.version == 2 && h2.cmd == f.cmd, h2.version, h2.cmd);
+  if (!addresses) return;
+  PP_REQUIRE(h2.family == f.family && h2.proto == transport::stream, h2.family, h2.proto);
+  PP_REQUIRE(h2.tlvs_length == f.tlvs_length + (f.add_crc32c ? 7 : 0), h2.tlvs_length,
+             f.tlvs_length);
+  PP_REQUIRE(f.tlvs_length == 0 || std::memcmp(h2.tlvs, f.tlvs, f.tlvs_length) == 0, 0, 0);
+  PP_REQUIRE(same_endpoint(h2.source, f.source, addr_len), 2, 0);
+  PP_REQUIRE(same_endpoint(h2.destination, f.destination, addr_len), 2, 1);
+  // v1 and v2 agree on the same addresses.
+  PP_REQUIRE(same_endpoint(h1.source, h2.source, addr_len), 1, 0);
+  PP_REQUIRE(same_endpoint(h1.destination, h2.destination, addr_len), 1, 1);
+}
+
+}  // namespace
+
+void check_invariants(const uint8_t *data, size_t size) {
+  check_parse(data, size, accept_v1_v2);
+  check_parse(data, size, accept_v1);
+  check_parse(data, size, accept_v2);
+  check_round_trip(data, size);
+}
+
+}  // namespace pp_fuzz
