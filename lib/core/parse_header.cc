@@ -16,7 +16,8 @@ enum class prefix_match : uint8_t { none, partial, full };
 prefix_match match_prefix(const uint8_t *buf, size_t len,
                           const uint8_t *prefix, size_t prefix_len) noexcept {
   const size_t n = len < prefix_len ? len : prefix_len;
-  if (std::memcmp(buf, prefix, n) != 0) return prefix_match::none;
+  // n == 0 may come with buf == nullptr, which memcmp must never see.
+  if (n != 0 && std::memcmp(buf, prefix, n) != 0) return prefix_match::none;
   return n == prefix_len ? prefix_match::full : prefix_match::partial;
 }
 

@@ -92,7 +92,7 @@ bool token_is(const char *token, size_t len, const char *word) noexcept {
 
 parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
   const size_t sig_have = len < sizeof v1_signature ? len : sizeof v1_signature;
-  if (std::memcmp(buf, v1_signature, sig_have) != 0)
+  if (sig_have != 0 && std::memcmp(buf, v1_signature, sig_have) != 0)
     return {parse_status::not_proxy, defect::none, 0};
   if (len < sizeof v1_signature)
     return {parse_status::need_more, defect::none, 0};

@@ -143,7 +143,7 @@ void decode_addresses(const uint8_t *block, uint8_t fam, header *out) noexcept {
 
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept {
   const size_t sig_have = len < sizeof v2_signature ? len : sizeof v2_signature;
-  if (std::memcmp(buf, v2_signature, sig_have) != 0)
+  if (sig_have != 0 && std::memcmp(buf, v2_signature, sig_have) != 0)
     return {parse_status::not_proxy, defect::none, 0};
   if (len <= sizeof v2_signature) return need_more();
 

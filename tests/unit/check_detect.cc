@@ -39,6 +39,22 @@ START_TEST(empty_input_needs_more) {
 }
 END_TEST
 
+// No buffer at all (nullptr, 0), as a caller with nothing read yet may pass:
+// the parsers must not hand the null pointer to memcmp (undefined even for
+// length 0; found by the fuzzer under UBSan, which this test runs under in
+// sanitizer builds).
+START_TEST(null_empty_input_needs_more) {
+  proxyproto::header h;
+  for (unsigned mask : {1u, 2u, 3u}) {
+    const auto r = proxyproto::parse_header(nullptr, 0, mask, &h);
+    ck_assert_msg(r.status == parse_status::need_more, "mask %u: %s", mask,
+                  status_name(r.status));
+  }
+  ck_assert(proxyproto::parse_v1(nullptr, 0, &h).status == parse_status::need_more);
+  ck_assert(proxyproto::parse_v2(nullptr, 0, &h).status == parse_status::need_more);
+}
+END_TEST
+
 START_TEST(empty_input_with_no_version_is_not_proxy) {
   expect_status(parse_guarded(bytes{}, accept_none), parse_status::not_proxy, "");
 }
@@ -325,6 +341,7 @@ Suite *make_detect_suite(void) {
 
   TCase *tc = tcase_create("empty");
   tcase_add_test(tc, empty_input_needs_more);
+  tcase_add_test(tc, null_empty_input_needs_more);
   tcase_add_test(tc, empty_input_with_no_version_is_not_proxy);
   suite_add_tcase(s, tc);
 
