@@ -78,3 +78,13 @@ fuzz fuzz-run:
 	@echo "configure with --enable-fuzzing (needs clang) to build the fuzzer" >&2; exit 1
 endif
 .PHONY: fuzz fuzz-run
+
+# ---- Targets for the CI stages ---------------------------------------------
+# make check-valgrind: tests/fuzz/valgrind.sh (slow, so not in TESTS).
+check-valgrind: tests/helpers/pp_server tests/fuzz/hostile_client \
+		lib/libproxyproto.la
+	@$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/tests/fuzz/valgrind.sh
+# make pp-print-tests: the TESTS list, for stages that run a subset.
+pp-print-tests:
+	@echo $(TESTS)
+.PHONY: check-valgrind pp-print-tests
