@@ -54,7 +54,6 @@ FUZZ_MAX_LEN = 2048
 fuzz_core_sources = $(filter %.cc,$(lib_libproxyproto_core_la_SOURCES)) \
 	tests/fuzz/invariants.cc tests/fuzz/fuzz_core.cc
 if ENABLE_FUZZING
-EXTRA_PROGRAMS += tests/fuzz/fuzz_core
 CLEANFILES += tests/fuzz/fuzz_core
 tests/fuzz/fuzz_core: $(fuzz_core_sources:%=$(srcdir)/%) \
 		$(srcdir)/tests/fuzz/invariants.h config.h
