@@ -618,8 +618,11 @@ START_TEST(reused_descriptor_reports_its_own_peer) {
   finish(fd);
   const std::string second = read_line(s, 10000);
   // Same descriptor number, closed in between: the record must be gone.
-  ck_assert_str_eq(first.substr(0, first.find(' ')).c_str(),
-                   second.substr(0, second.find(' ')).c_str());
+  // Named copies: ck_assert_str_eq keeps the pointers past the statement, so
+  // temporaries would be gone (ASan: stack-use-after-scope).
+  const std::string first_word = first.substr(0, first.find(' '));
+  const std::string second_word = second.substr(0, second.find(' '));
+  ck_assert_str_eq(first_word.c_str(), second_word.c_str());
   const std::string fd_field = first.substr(first.find(' ') + 1, first.find(' ', 5) - first.find(' ') - 1);
   expect_contains(second, fd_field);
   expect_contains(second, "peer=inet 127.0.0.1 " + std::to_string(port));
