@@ -185,6 +185,14 @@ invalid("v1_bad_source_port_plus", b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n",
         "v1_bad_source_port")
 invalid("v1_bad_destination_port_65536", b"PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n",
         "v1_bad_destination_port")
+invalid("v1_missing_destination_port", b"PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
+        "v1_bad_destination_port")
+invalid("v1_missing_everything_after_protocol", b"PROXY TCP4\r\n", "v1_bad_source_address")
+# A dotted quad where only the last 32 bits may hold one: also a bounds guard.
+invalid("v1_bad_source_dotted_quad_too_late",
+        b"PROXY TCP6 1:2:3:4:5:6:7:1.2.3.4 ::1 1 2\r\n", "v1_bad_source_address")
+invalid("v1_bad_source_dotted_quad_after_gap",
+        b"PROXY TCP6 1::2:3:4:5:6:7:1.2.3.4 ::1 1 2\r\n", "v1_bad_source_address")
 invalid("v1_trailing_field", b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", "v1_trailing_bytes")
 
 # ---- v2, valid ------------------------------------------------------------------
