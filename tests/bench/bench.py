@@ -91,6 +91,27 @@ class Server:
             raise RuntimeError("no output within %.0f s" % timeout)
         return self.proc.stdout.readline().decode(errors="replace")
 
+    def cpu_ns(self):
+        """CPU time used so far by every process of the server's session
+        (nginx, beam.smp and its helpers, go-mmproxy's threads): the sum of
+        /proc/PID/task/TID/schedstat's first field, in nanoseconds."""
+        total = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    stat = f.read()
+                sid = int(stat.rsplit(")", 1)[1].split()[3])
+                if sid != self.proc.pid:
+                    continue
+                for tid in os.listdir("/proc/%s/task" % pid):
+                    with open("/proc/%s/task/%s/schedstat" % (pid, tid)) as f:
+                        total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+        return total
+
     def log_text(self):
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-2000:]
@@ -120,6 +141,8 @@ def run_loadgen(cfg, port, mode, header, clients, seconds=None, count=None,
     argv = [cfg.loadgen, "--port", str(port), "--mode", mode, "--header",
             header, "--clients", str(clients)]
     if count is not None:
+        argv.append("--lockstep")  # the same calls for every connection
+    if count is not None:
         argv += ["--count", str(count)]
     else:
         argv += ["--seconds", str(seconds)]
@@ -148,17 +171,17 @@ class Config:
             if not os.path.exists(path):
                 sys.exit("bench: %s is missing; run make bench-programs" % path)
         q = args.quick
-        self.rounds = args.rounds or (1 if q else 5)
-        self.seconds = args.seconds or (0.3 if q else 2.0)
+        self.rounds = args.rounds or (1 if q else 10)
+        self.seconds = args.seconds or (0.3 if q else 1.0)
         self.short_clients = 8
         self.long_clients = 50
         self.long_size = 4096
         # strace and callgrind: the slope between two connection counts.
-        self.trace_counts = (100, 300) if q else (500, 2500)
-        self.grind_counts = (20, 60) if q else (200, 1000)
-        self.preload_rounds = 1 if q else 9
-        self.openclose_n = 20000 if q else 200000
-        self.spawn_n = 20 if q else 200
+        self.trace_counts = (100, 300) if q else (200, 1000)
+        self.grind_counts = (20, 60) if q else (100, 500)
+        self.preload_rounds = 1 if q else 11
+        self.openclose_n = 20000 if q else 50000
+        self.spawn_n = 10 if q else 50
         self.tmp = tempfile.mkdtemp(prefix="pp-bench-")
         self.skipped = {}   # section or variant -> reason
         self.missing_tools = []
@@ -315,19 +338,30 @@ def timed_runs(cfg, servers):
         if v[2] not in servers:
             results[(v[0], v[1])] = None
     # A short warm-up of each server, not measured.
+    def cpu(server):
+        names = [server] + (["echo-backend"] if server == "go-mmproxy" else [])
+        return sum(servers[n].cpu_ns() for n in names)
+
     for workload, label, server, header, _ in active:
         run_loadgen(cfg, servers[server].port, "long" if workload == "long" else workload,
                     header, 4, seconds=0.2, size=cfg.long_size)
     for r in range(cfg.rounds):
         print("bench: round %d of %d" % (r + 1, cfg.rounds), flush=True)
-        for workload, label, server, header, _ in active:
+        # Each round starts one variant later (A B C, B C A, ...), so that
+        # no variant always runs first or always follows the same one.
+        k = r % len(active) if active else 0
+        for workload, label, server, header, _ in active[k:] + active[:k]:
             port = servers[server].port
+            cpu0 = cpu(server)
             if workload == "long":
                 res = run_loadgen(cfg, port, "long", header, cfg.long_clients,
                                   seconds=cfg.seconds, size=cfg.long_size)
             else:
                 res = run_loadgen(cfg, port, workload, header,
                                   cfg.short_clients, seconds=cfg.seconds)
+            # Server CPU per operation: much less sensitive than the rate to
+            # other load on the machine (it counts only the server's work).
+            res["cpu_us"] = (cpu(server) - cpu0) / 1000 / max(res["done"], 1)
             results.setdefault((workload, label), []).append(res)
     return results
 
@@ -477,7 +511,17 @@ def preload_figures(cfg):
         ir = {"openclose": (per["plain"], per["lib"]),
               "true": (ir_of("true-plain", ["/bin/true"]),
                        ir_of("true-lib", ["/bin/true"], lib))}
-    return res, ir
+    calls = None
+    if cfg.have("strace", "preload system calls"):
+        def calls_of(preload):
+            out = os.path.join(cfg.tmp, "strace-true.txt")
+            argv = ["strace", "-f", "-c", "-o", out]
+            if preload:
+                argv += ["-E", "LD_PRELOAD=" + cfg.lib]
+            subprocess.run(argv + ["/bin/true"], check=True, timeout=60)
+            return parse_strace_counts(out)
+        calls = (calls_of(False), calls_of(True))
+    return res, ir, calls
 
 
 # ---- Report ------------------------------------------------------------------
@@ -502,31 +546,39 @@ def machine():
 
 
 def report(cfg, timed, syscalls, instructions, preload):
+    """Returns the report's text and the deterministic targets missed."""
     lines = []
     w = lines.append
     w("Machine: " + machine() + "; the load generator shares it with the servers.")
-    w("Rounds: %d x %.1f s per variant, interleaved; medians; ratios are medians of"
-      " per-round ratios to the workload's no-proxy variant." % (cfg.rounds, cfg.seconds))
+    w("Rounds: %d x %.1f s per variant, interleaved (each round starting one variant"
+      " later); medians; ratios are medians of per-round ratios to the workload's"
+      " no-proxy variant. Server CPU: the server processes' own CPU time per"
+      " connection or round trip (go-mmproxy: proxy and backend)." % (cfg.rounds, cfg.seconds))
     w("")
-    w("| workload | variant | conn/s or round trips/s | Mbps | p50 us | p99 us | ratio | errors |")
-    w("|---|---|---|---|---|---|---|---|")
+    w("| workload | variant | conn/s or round trips/s | ratio | Mbps | p50 us | p99 us | server CPU us/op | ratio | errors |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
     ratios = {}
+    cpu_ratios = {}
     for workload, label, server, header, base in VARIANTS:
         runs = timed.get((workload, label))
         if not runs:
-            w("| %s | %s | skipped: %s | | | | | |" % (
+            w("| %s | %s | skipped: %s | | | | | | | |" % (
                 workload, label, cfg.skipped.get(server, "not run")))
             continue
-        med = {k: statistics.median(r[k] for r in runs) for k in ("rate", "mbps", "p50_us", "p99_us")}
+        med = {k: statistics.median(r[k] for r in runs)
+               for k in ("rate", "mbps", "p50_us", "p99_us", "cpu_us")}
         errors = sum(r["errors"] for r in runs)
-        ratio = ""
+        ratio = cpu_ratio = "1"
         if base and timed.get((workload, base)):
             rr = median_ratio(runs, timed[(workload, base)], "rate")
             ratios[(workload, label)] = rr
             ratio = "%.3f" % rr
-        w("| %s | %s | %.0f | %.1f | %.0f | %.0f | %s | %d |" % (
-            workload, label, med["rate"], med["mbps"], med["p50_us"], med["p99_us"],
-            ratio or "1", errors))
+            cr = median_ratio(runs, timed[(workload, base)], "cpu_us")
+            cpu_ratios[(workload, label)] = cr
+            cpu_ratio = "%.3f" % cr
+        w("| %s | %s | %.0f | %s | %.1f | %.0f | %.0f | %.2f | %s | %d |" % (
+            workload, label, med["rate"], ratio, med["mbps"], med["p50_us"],
+            med["p99_us"], med["cpu_us"], cpu_ratio, errors))
     w("")
     w("short: connect, header + \"PING\\r\\n\", 6-byte echo, close (%d clients);"
       " long: %d connections, %d-byte echo round trips; http: nginx, GET, 6-byte"
@@ -539,7 +591,7 @@ def report(cfg, timed, syscalls, instructions, preload):
         w("System calls per connection, server side (strace -f -c, slope between"
           " %d and %d connections, 1 client):" % cfg.trace_counts)
         w("")
-        w("| server | header arrived with the connection | extra | header after accept (no TCP_DEFER_ACCEPT) | extra |")
+        w("| server | header arrived with the connection | extra | no TCP_DEFER_ACCEPT: the header may come after accept() | extra |")
         w("|---|---|---|---|---|")
         base_d = sum(syscalls[("no proxy", True)].values())
         base_n = sum(syscalls[("no proxy", False)].values())
@@ -577,7 +629,7 @@ def report(cfg, timed, syscalls, instructions, preload):
     else:
         w("")
         w("Instructions: skipped: %s" % cfg.skipped.get("instructions"))
-    timed_pre, ir = preload
+    timed_pre, ir, calls = preload
     w("")
     w("Preloaded into processes that never accept (%d interleaved rounds, medians):" % cfg.preload_rounds)
     w("")
@@ -597,6 +649,12 @@ def report(cfg, timed, syscalls, instructions, preload):
           " preloads load in both): %d without, %d with (%+d, ratio %.3f)" % (a, b, b - a, b / a))
         pre_ratio["openclose_ir"] = ir["openclose"][1] / ir["openclose"][0]
         pre_ratio["true_ir"] = ir["true"][1] / ir["true"][0]
+    if calls:
+        a, b = (sum(c.values()) for c in calls)
+        diff = ", ".join("%s %+d" % (k, calls[1].get(k, 0) - calls[0].get(k, 0))
+                         for k in sorted(set(calls[0]) | set(calls[1]))
+                         if calls[1].get(k, 0) != calls[0].get(k, 0))
+        w("- system calls of /bin/true: %d without, %d with (%s)" % (a, b, diff or "none"))
 
     # Targets of issue 8.
     w("")
@@ -610,11 +668,15 @@ def report(cfg, timed, syscalls, instructions, preload):
                    label, "%+.2f" % extra[label] if label in extra else "-"))
     for label in ("libproxyproto v1", "libproxyproto v2"):
         r = ratios.get(("short", label))
+        c = cpu_ratios.get(("short", label))
         target(None if r is None else r >= 0.98,
-               "%s: connections/s >= 0.98 of no proxy: %s" % (label, "-" if r is None else "%.3f" % r))
+               "%s: connections/s >= 0.98 of no proxy: %s (server CPU per connection: %s)" % (
+                   label, "-" if r is None else "%.3f" % r, "-" if c is None else "%.3f" % c))
         r = ratios.get(("long", label))
+        c = cpu_ratios.get(("long", label))
         target(None if r is None else r >= 0.99,
-               "%s: long-connection throughput >= 0.99 of no proxy: %s" % (label, "-" if r is None else "%.3f" % r))
+               "%s: long-connection throughput >= 0.99 of no proxy: %s (server CPU per round trip: %s)" % (
+                   label, "-" if r is None else "%.3f" % r, "-" if c is None else "%.3f" % c))
     for workload in ("short", "long"):
         lib = ratios.get((workload, "libproxyproto v2"))
         mm = ratios.get((workload, "go-mmproxy (v2)"))
@@ -630,7 +692,8 @@ def report(cfg, timed, syscalls, instructions, preload):
     if cfg.skipped:
         w("")
         w("Skipped: " + "; ".join("%s: %s" % kv for kv in sorted(cfg.skipped.items())))
-    return "\n".join(lines)
+    missed = ["%s: %+.2f system calls" % (k, v) for k, v in sorted(extra.items()) if v > 2.0]
+    return "\n".join(lines), missed
 
 
 def main():
@@ -644,6 +707,10 @@ def main():
     ap.add_argument("--output", help="also write the report to this file")
     ap.add_argument("--skip-timed", action="store_true",
                     help="only the deterministic and preload figures")
+    ap.add_argument("--enforce", action="store_true",
+                    help="fail when a deterministic target is missed (more than"
+                    " 2 extra system calls per proxied connection whose header"
+                    " arrived with it)")
     args = ap.parse_args()
     cfg = Config(args)
     routing = MmproxyRouting()
@@ -664,7 +731,7 @@ def main():
         instructions = instruction_figures(cfg)
         print("bench: preload cost", flush=True)
         preload = preload_figures(cfg)
-        text = report(cfg, timed, syscalls, instructions, preload)
+        text, missed = report(cfg, timed, syscalls, instructions, preload)
     finally:
         for s in servers.values():
             s.stop()
@@ -678,6 +745,18 @@ def main():
             f.write(text + "\n")
     if CI and cfg.missing_tools:
         print("bench: missing under CI=true: %s" % " ".join(sorted(set(cfg.missing_tools))))
+        return 1
+    if args.enforce and missed:
+        print("bench: deterministic target missed: " + "; ".join(missed))
+        return 1
+    if args.enforce and not syscalls:
+        print("bench: --enforce needs the system call counts (strace)")
+        return 1
+    if args.enforce and missed:
+        print("bench: deterministic target missed: " + "; ".join(missed))
+        return 1
+    if args.enforce and not syscalls:
+        print("bench: --enforce needs the system call counts (strace)")
         return 1
     errors = sum(r["errors"] for runs in timed.values() if runs for r in runs)
     if errors:

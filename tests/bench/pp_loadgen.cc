@@ -3,6 +3,7 @@
 //
 //   pp_loadgen --port P --mode short|http|long [--header none|v1|v2]
 //              [--clients N] [--seconds S | --count N] [--size BYTES]
+//              [--lockstep]
 //
 // short  each client connects, writes the header (if any) and "PING\r\n" in
 //        one write, reads the 6-byte echo, closes, and starts again.
@@ -16,6 +17,11 @@
 // The header's source is 127.x.y.z (varied per connection, so that
 // go-mmproxy, which binds the source it is given, never reuses a 4-tuple)
 // and its destination is the server's address.
+//
+// --lockstep (short): after the echo, shut down the sending side and wait
+//        for the server's close before the next connection starts, so that
+//        a server traced with one client does the same calls for every
+//        connection (strace and callgrind counts in bench.py).
 //
 // One result line on standard output: key=value pairs, for bench.py.
 #include <arpa/inet.h>
@@ -48,6 +54,7 @@ struct options {
   double seconds = 3.0;
   long count = -1;  // a fixed number of connections instead of a duration
   size_t size = 4096;
+  bool lockstep = false;
 };
 
 [[noreturn]] void usage() {
@@ -62,6 +69,10 @@ options parse_options(int argc, char **argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
+    if (strcmp(a, "--lockstep") == 0) {
+      o.lockstep = true;
+      continue;
+    }
     if (i + 1 >= argc) usage();
     const char *v = argv[++i];
     if (strcmp(a, "--port") == 0) {
@@ -132,7 +143,7 @@ size_t write_header(header_kind kind, uint64_t k, unsigned dport, char *out) {
 
 struct client {
   int fd = -1;
-  enum { idle, connecting, waiting } state = idle;
+  enum { idle, connecting, waiting, draining } state = idle;
   uint64_t started = 0;  // short/http: connect() time; long: send time
   size_t expect = 0;     // bytes of response still due (short, long)
   size_t got = 0;        // bytes of response so far
@@ -274,14 +285,20 @@ void generator::on_short_event(size_t i, uint32_t events) {
   }
   for (;;) {
     const ssize_t r = recv(c.fd, buf_, sizeof buf_, 0);
+    if (r > 0 && c.state == client::draining) return finish(i, false);
+    if (r == 0 && c.state == client::draining) return finish(i, true);
     if (r > 0) {
       if (c.got == 0 && o_.workload == mode::http &&
           (r < 12 || memcmp(buf_, "HTTP/1.1 200", 12) != 0))
         return finish(i, false);
       c.got += static_cast<size_t>(r);
       t_.bytes += static_cast<size_t>(r);
-      if (o_.workload == mode::short_echo && c.got >= c.expect)
-        return finish(i, c.got == c.expect);
+      if (o_.workload == mode::short_echo && c.got >= c.expect) {
+        if (c.got != c.expect || !o_.lockstep) return finish(i, c.got == c.expect);
+        shutdown(c.fd, SHUT_WR);
+        c.state = client::draining;
+        return;
+      }
       continue;
     }
     if (r < 0 && errno == EAGAIN) return;
