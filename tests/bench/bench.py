@@ -177,7 +177,7 @@ class Config:
         self.long_clients = 50
         self.long_size = 4096
         # strace and callgrind: the slope between two connection counts.
-        self.trace_counts = (100, 300) if q else (200, 1000)
+        self.trace_counts = (50, 150) if q else (200, 1000)
         self.grind_counts = (20, 60) if q else (100, 500)
         self.preload_rounds = 1 if q else 11
         self.openclose_n = 20000 if q else 50000
@@ -477,15 +477,21 @@ def instruction_figures(cfg):
 def preload_figures(cfg):
     """Processes that never accept: timed ratios (interleaved) and
     instruction counts (callgrind)."""
-    res = {"openclose": ([], []), "spawn": ([], [])}
+    res = {"openclose": ([], []), "spawn": ([], []), "minflt": ([], [])}
 
-    def timed(argv, env=None):
+    def measure(argv, env=None):
         e = dict(os.environ)
         e.pop("LD_PRELOAD", None)
         e.update(env or {})
         out = subprocess.run(argv, env=e, capture_output=True, text=True,
                              timeout=300, check=True).stdout
-        return float(out.split("=")[1])
+        return {k: float(v) for k, v in (kv.split("=", 1) for kv in out.split())}
+
+    def timed(argv, env=None):
+        m = measure(argv, env)
+        if argv[1] == "spawn":  # a fifth argument is the library
+            res["minflt"][len(argv) == 5].append(m["minflt_per_op"])
+        return m["ns_per_op"]
 
     oc = [cfg.preload_cost, "openclose", str(cfg.openclose_n)]
     sp = [cfg.preload_cost, "spawn", str(cfg.spawn_n), "/bin/true"]
@@ -494,6 +500,12 @@ def preload_figures(cfg):
         res["openclose"][1].append(timed(oc, {"LD_PRELOAD": cfg.lib}))
         res["spawn"][0].append(timed(sp))
         res["spawn"][1].append(timed(sp + [cfg.lib]))
+    # What one system call costs here: the floor under the per-connection
+    # figures (median of three, CPU time of the measuring thread).
+    costs = [measure([cfg.preload_cost, "syscall", "20000" if cfg.quick else "200000"])
+             for _ in range(1 if cfg.quick else 3)]
+    res["syscall_ns"] = statistics.median(c["ns_per_op"] for c in costs)
+    res["peek_ns"] = statistics.median(c["peek_ns"] for c in costs)
     ir = None
     if cfg.have("valgrind", "preload instructions"):
         def ir_of(tag, argv, env=None):
@@ -641,6 +653,9 @@ def report(cfg, timed, syscalls, instructions, preload):
         pre_ratio[key] = rr
         w("- %s: %.0f without, %.0f with LD_PRELOAD: ratio %.3f" % (
             what, statistics.median(plain), statistics.median(lib), rr))
+    if timed_pre["minflt"][0] and timed_pre["minflt"][1]:
+        w("- minor page faults of /bin/true: %.1f without, %.1f with" % (
+            statistics.median(timed_pre["minflt"][0]), statistics.median(timed_pre["minflt"][1])))
     if ir:
         a, b = ir["openclose"]
         w("- instructions per open()+close(): %.0f without, %.0f with (%+.0f, ratio %.3f)" % (a, b, b - a, b / a))
@@ -655,6 +670,18 @@ def report(cfg, timed, syscalls, instructions, preload):
                          for k in sorted(set(calls[0]) | set(calls[1]))
                          if calls[1].get(k, 0) != calls[0].get(k, 0))
         w("- system calls of /bin/true: %d without, %d with (%s)" % (a, b, diff or "none"))
+
+    # The floor: what the two extra system calls cost on this machine.
+    sc, pk = timed_pre["syscall_ns"], timed_pre["peek_ns"]
+    w("")
+    w("Cost of a system call here (CPU time): getppid() %.0f ns, recv(MSG_PEEK) of 28"
+      " queued bytes %.0f ns." % (sc, pk))
+    base = timed.get(("short", "no proxy"))
+    if base:
+        cpu = statistics.median(r["cpu_us"] for r in base) * 1000
+        w("Two such calls (one look, one exact read) against the no-proxy server's %.1f us"
+          " of CPU per short connection bound its connections/s ratio at about %.3f"
+          " on this machine." % (cpu / 1000, cpu / (cpu + 2 * pk)))
 
     # Targets of issue 8.
     w("")
