@@ -2,10 +2,12 @@
 """make bench: libproxyproto side by side with no proxy, go-mmproxy and
 nginx's own PROXY support (python3, standard library only).
 
-Timed figures: every variant of a workload runs once per round, in the same
-order (A B C A B C ...), so that machine noise hits them all alike; each is
-reported as the median over the rounds, and its ratio to the no-proxy
-variant as the median of the per-round ratios.
+Timed figures: every variant runs once per round, interleaved (A B C,
+B C A, ...: each round starts one variant later), so that machine noise hits
+them all alike; each is reported as the median over the rounds, and its
+ratio to the no-proxy variant as the median of the per-round ratios. The
+servers' own CPU time per operation is reported beside the rates, being
+less disturbed by other load on the machine.
 
 Deterministic figures, which machine noise does not change: system calls
 per connection (strace -f -c over a fixed number of connections, server
