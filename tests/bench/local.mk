@@ -1,2 +1,29 @@
 # make bench: the benchmark (not part of make check).
 # Included by the top Makefile.am; paths are from the top source directory.
+#
+# The programs are EXTRA_PROGRAMS: built only by `make bench-programs` (and
+# so by `make bench`), never by `make all` or `make check`.
+EXTRA_PROGRAMS += tests/bench/pp_loadgen tests/bench/pp_echo_server \
+	tests/bench/pp_preload_cost
+tests_bench_pp_loadgen_SOURCES = tests/bench/pp_loadgen.cc
+tests_bench_pp_echo_server_SOURCES = tests/bench/pp_echo_server.cc
+tests_bench_pp_preload_cost_SOURCES = tests/bench/pp_preload_cost.c
+pp_bench_programs = tests/bench/pp_loadgen$(EXEEXT) \
+	tests/bench/pp_echo_server$(EXEEXT) tests/bench/pp_preload_cost$(EXEEXT)
+CLEANFILES += $(pp_bench_programs)
+EXTRA_DIST += tests/bench/bench.py tests/bench/echo.erl
+
+# BENCH_QUICK=1: one short round of everything (the CI smoke test).
+# BENCH_ARGS: more options for bench.py (see bench.py --help).
+BENCH_QUICK =
+BENCH_ARGS =
+PYTHON3 = python3
+
+bench-programs: $(pp_bench_programs)
+
+bench: bench-programs lib/libproxyproto.la
+	$(PYTHON3) $(srcdir)/tests/bench/bench.py \
+		--builddir '$(abs_top_builddir)' --srcdir '$(abs_top_srcdir)' \
+		$(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
+.PHONY: bench bench-programs
