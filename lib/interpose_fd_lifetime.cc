@@ -4,11 +4,15 @@
 // close() erases the record before the real close: once the number is free
 // another thread's accept() may reuse it, and its record must not be erased
 // by us afterwards. dup2()/dup3() copy the record after the kernel has
-// replaced the target atomically; dup() gives the copy its record too.
+// replaced the target atomically; dup() gives the copy its record too. A
+// closed or replaced descriptor also leaves the pending pool: as a listener,
+// its parked connections are closed with it; as a parked connection, its
+// slot is released.
 #include <errno.h>
 #include <unistd.h>
 
 #include "fd_table.h"
+#include "pending_pool.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 
@@ -16,6 +20,7 @@ extern "C" {
 
 PROXYPROTO_EXPORT int close(int fd) {
   proxyproto::fd_table::forget(fd);
+  proxyproto::pending::forget_descriptor(fd);
   return proxyproto::real::close(fd);
 }
 
@@ -27,13 +32,19 @@ PROXYPROTO_EXPORT int dup(int oldfd) {
 
 PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   const int fd = proxyproto::real::dup2(oldfd, newfd);
-  if (fd >= 0 && oldfd != newfd) proxyproto::fd_table::copy(oldfd, newfd);
+  if (fd >= 0 && oldfd != newfd) {
+    proxyproto::pending::forget_descriptor(newfd);
+    proxyproto::fd_table::copy(oldfd, newfd);
+  }
   return fd;
 }
 
 PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   const int fd = proxyproto::real::dup3(oldfd, newfd, flags);
-  if (fd >= 0) proxyproto::fd_table::copy(oldfd, newfd);
+  if (fd >= 0) {
+    proxyproto::pending::forget_descriptor(newfd);
+    proxyproto::fd_table::copy(oldfd, newfd);
+  }
   return fd;
 }
 
