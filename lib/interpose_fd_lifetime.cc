@@ -9,6 +9,7 @@
 // its parked connections are closed with it; as a parked connection, its
 // slot is released.
 #include <errno.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include "fd_table.h"
@@ -46,6 +47,19 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
     proxyproto::fd_table::copy(oldfd, newfd);
   }
   return fd;
+}
+
+// close_range(2) closes a whole range at once (daemons and spawners call
+// close_range(3, ~0U, 0) before exec): the records and parked descriptors in
+// it go first, for the same reason as in close(). With CLOSE_RANGE_CLOEXEC
+// nothing is closed now, so nothing is forgotten; with CLOSE_RANGE_UNSHARE
+// the table is unshared first, and this process's copy is still closed.
+PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC)) {
+    proxyproto::fd_table::forget_range(first, last);
+    proxyproto::pending::forget_descriptors(first, last);
+  }
+  return proxyproto::real::close_range(first, last, flags);
 }
 
 }  // extern "C"
