@@ -45,6 +45,7 @@ constexpr int64_t brief_wait_ms = 5;
 // this often (deadlines, and sockets whose poll() ignores SO_RCVLOWAT).
 constexpr int64_t blocking_recheck_ms = 50;
 
+
 // Whether the connection from `peer`, accepted on `listener`, is to carry a
 // PROXY header. The one place a per-listener or per-peer policy decides.
 bool should_read_header(int listener, const sockaddr_storage &peer,
@@ -72,6 +73,8 @@ struct accept_call {
   int flags;
   const server_config &config;
   int64_t wait_budget_end = -1;  // set at the first brief wait
+  sockaddr_storage listener_address{};  // for the waker; read at first park
+  socklen_t listener_address_len = 0;
 };
 
 // Hands a settled connection to the application.
@@ -130,10 +133,14 @@ int settle(accept_call &k, pending::connection &c, bool deadline_passed,
 // connection (or this one) early because the pool is full, else -1.
 int park(accept_call &k, pending::connection &c) {
   if (c.listener_address_len == 0) {
-    c.listener_address_len = sizeof c.listener_address;
-    if (getsockname(k.listener, reinterpret_cast<sockaddr *>(&c.listener_address),
-                    &c.listener_address_len) != 0)
-      c.listener_address_len = 0;
+    if (k.listener_address_len == 0) {
+      k.listener_address_len = sizeof k.listener_address;
+      if (getsockname(k.listener, reinterpret_cast<sockaddr *>(&k.listener_address),
+                      &k.listener_address_len) != 0)
+        k.listener_address_len = 0;
+    }
+    c.listener_address = k.listener_address;
+    c.listener_address_len = k.listener_address_len;
   }
   expect_more_than(c.fd, c.seen, &c.saved_low_water);
   // Invisible to the application, so not to be inherited by its exec()s.
@@ -143,9 +150,11 @@ int park(accept_call &k, pending::connection &c) {
   switch (pending::park(&c, &evicted)) {
     case pending::park_outcome::parked:
       waker::ensure_running();
+      waker::notice_parked();
       return -1;
     case pending::park_outcome::parked_evicting:
       waker::ensure_running();
+      waker::notice_parked();
       PP_DEBUG("pending connections full: the oldest is settled early");
       return settle(k, evicted, true, true, &v) >= 0 ? evicted.fd : -1;
     case pending::park_outcome::no_room:
@@ -241,8 +250,12 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
 
   accept_call k{listener, addr, addrlen, flags, config};
   int listener_blocking = -1;  // unknown until something is parked
+  bool looked_at_parked = false;  // a non-blocking call looks once
   for (;;) {
-    if (pending::anything_parked() && pending::parked_for(listener) > 0) {
+    if (pending::anything_parked() &&
+        !(looked_at_parked && listener_blocking == 0) &&
+        pending::parked_for(listener) > 0) {
+      looked_at_parked = true;
       if (listener_blocking < 0) {
         const int fl = fcntl(listener, F_GETFL);
         listener_blocking = fl >= 0 && !(fl & O_NONBLOCK);

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -52,6 +53,9 @@ constinit wakeup_entry table[wakeup_slots] = {};
 constinit std::atomic<int> outstanding{0};
 constinit std::atomic<bool> started{false};
 constinit std::atomic<unsigned> name_counter{0};
+// An eventfd in the thread's poll set: written on each park, so that a new
+// connection is watched at once.
+constinit std::atomic<int> parked_signal{-1};
 
 bool same_source(const sockaddr_storage &a, socklen_t a_len,
                  const sockaddr_storage &b, socklen_t b_len) noexcept {
@@ -196,8 +200,12 @@ void watch_round() noexcept {
   pending::ticket tickets[pending::pool_capacity];
   int64_t earliest = 0;
   bool any_stalled = false;
-  const size_t n = pending::watch(-1, true, fds, tickets, pending::pool_capacity,
-                                  &earliest, &any_stalled);
+  // Slot 0 is the park signal; the connections follow.
+  const int signal_fd = parked_signal.load(std::memory_order_relaxed);
+  fds[0] = pollfd{signal_fd, POLLIN, 0};
+  const size_t n = pending::watch(-1, true, fds + 1, tickets + 1,
+                                  pending::pool_capacity - 1, &earliest,
+                                  &any_stalled);
   int64_t wait = max_poll_ms;
   if (n > 0) {
     const int64_t left = earliest - pending::now_ms();
@@ -205,13 +213,18 @@ void watch_round() noexcept {
     if (any_stalled && wait > pending::stall_recheck_ms)
       wait = pending::stall_recheck_ms;
   }
-  if (poll(n > 0 ? fds : nullptr, n, static_cast<int>(wait)) < 0) return;
+  if (poll(fds, n + 1, static_cast<int>(wait)) < 0) return;
+  if (fds[0].revents & POLLIN) {
+    uint64_t count;
+    ssize_t ignored = read(signal_fd, &count, sizeof count);
+    (void)ignored;
+  }
 
   const server_config &config = server_settings();
   const int64_t now = pending::now_ms();
   int woken[pending::pool_capacity];
   size_t woken_count = 0;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 1; i <= n; ++i) {
     pending::connection c;
     if (!pending::peek(tickets[i], &c)) continue;
     const bool out_of_time = now >= c.deadline_ms;
@@ -257,6 +270,9 @@ void ensure_running() noexcept {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
+  parked_signal.store(static_cast<int>(syscall(SYS_eventfd2, 0,
+                                               EFD_NONBLOCK | EFD_CLOEXEC)),
+                      std::memory_order_relaxed);
   pthread_t thread;
   const int rc = pthread_create(&thread, &attr, waker_main, nullptr);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -265,6 +281,14 @@ void ensure_running() noexcept {
     PP_DEBUG("no waker thread (error %d): event loops learn of parked "
              "connections at their next accept()", rc);
   }
+}
+
+void notice_parked() noexcept {
+  const int fd = parked_signal.load(std::memory_order_relaxed);
+  if (fd < 0) return;
+  const uint64_t one = 1;
+  ssize_t ignored = write(fd, &one, sizeof one);
+  (void)ignored;
 }
 
 bool is_wakeup(const sockaddr_storage &peer, socklen_t peer_len) noexcept {
@@ -288,6 +312,9 @@ void after_fork_in_child() noexcept {
   for (wakeup_entry &e : table) e.sent_ms = 0;
   outstanding.store(0, std::memory_order_relaxed);
   started.store(false, std::memory_order_relaxed);
+  // The eventfd is the parent's waker's; the child's waker makes its own.
+  const int fd = parked_signal.exchange(-1, std::memory_order_relaxed);
+  if (fd >= 0) syscall(SYS_close, fd);
 }
 
 }  // namespace proxyproto::waker

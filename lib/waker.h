@@ -17,6 +17,10 @@ namespace proxyproto::waker {
 // Starts the thread once; later calls cost one atomic load.
 void ensure_running() noexcept;
 
+// Tells a running waker thread that a connection was just parked, so that
+// it watches it at once rather than at its next round.
+void notice_parked() noexcept;
+
 // True, and forgets it, when a connection from `peer` is one of this
 // process's wake-up connections. Costs one relaxed load when none is
 // outstanding.
