@@ -973,6 +973,49 @@ START_TEST(unix_listener_reports_the_header_source) {
 }
 END_TEST
 
+
+// A header that trickles into a non-blocking AF_UNIX listener: poll() on a
+// Unix socket ignores SO_RCVLOWAT, so this takes the stalled-socket path,
+// and the wake-up connection is an abstract-named Unix one.
+START_TEST(unix_event_loop_is_woken_for_a_late_header) {
+  const library lib = open_library();
+  sockaddr_un where;
+  socklen_t where_len;
+  const int listener = unix_listener(&where, &where_len);
+  fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+  const bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  const int client = unix_client(where, where_len);
+  send_all(client, bytes(h.begin(), h.begin() + 10));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ck_assert_int_lt(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                               SOCK_NONBLOCK), 0);
+  ck_assert_int_eq(errno, EAGAIN);
+  sleep_ms(100);
+  send_all(client, concat(bytes(h.begin() + 10, h.end()), payload));
+  const int64_t sent = monotonic_ms();
+  pollfd p{listener, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 2000), 1);
+  const int64_t delay = monotonic_ms() - sent;
+  std::fprintf(stderr, "# AF_UNIX: the waker made the listener readable after %lld ms\n",
+               static_cast<long long>(delay));
+  ck_assert_int_lt(delay, 100);
+  len = sizeof ss;
+  const int fd = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                             SOCK_NONBLOCK);
+  ck_assert_int_ge(fd, 0);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  char buf[64];
+  ck_assert_int_eq(recv(fd, buf, sizeof buf, 0), static_cast<ssize_t>(payload.size()));
+  // The wake-up connection was taken and closed by the library: nothing left.
+  len = sizeof ss;
+  ck_assert_int_lt(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                               SOCK_NONBLOCK), 0);
+  ck_assert_int_eq(errno, EAGAIN);
+  close(client);
+}
+END_TEST
+
 Suite *preload_suite() {
   Suite *s = suite_create("preload");
   struct named {
@@ -1019,6 +1062,7 @@ Suite *preload_suite() {
       {"direct", nonblocking_accept4_never_says_eagain_with_a_complete_connection},
       {"direct", close_range_forgets_records},
       {"direct", unix_listener_reports_the_header_source},
+      {"direct", unix_event_loop_is_woken_for_a_late_header},
   };
   TCase *current = nullptr;
   const char *current_name = "";
