@@ -174,12 +174,14 @@ bool peek(ticket t, connection *out) noexcept {
   return true;
 }
 
-void record_look(ticket t, size_t seen, bool stalled) noexcept {
+void record_look(ticket t, size_t seen) noexcept {
   pool_lock lock;
   slot *s = slot_of(t);
   if (s == nullptr) return;
+  const bool progress = seen != s->conn.seen;
+  if (progress) expect_more_than(s->conn.fd, seen, &s->conn.saved_low_water);
   s->conn.seen = seen;
-  s->conn.stalled = stalled;
+  s->conn.stalled = !progress;
 }
 
 bool announce(ticket t) noexcept {

@@ -72,8 +72,11 @@ size_t watch(int listener, bool skip_announced, pollfd *fds, ticket *tickets,
 bool take(ticket t, connection *out) noexcept;
 // Copies the connection without taking it (the waker looks without owning).
 bool peek(ticket t, connection *out) noexcept;
-// Records a look at a still-parked connection.
-void record_look(ticket t, size_t seen, bool stalled) noexcept;
+// Records a look at a connection that is still parked (by a thread that does
+// not own it: the waker). With new bytes, raises its SO_RCVLOWAT under the
+// pool's lock, so that the descriptor cannot meanwhile have been handed to
+// the application and its number reused.
+void record_look(ticket t, size_t seen) noexcept;
 // Marks it announced by a wake-up connection; false if already so or gone.
 bool announce(ticket t) noexcept;
 

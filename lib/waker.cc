@@ -234,8 +234,7 @@ void watch_round() noexcept {
       const header_state state =
           inspect_header(c.fd, config, c.listener_family, false, &v);
       if (state == header_state::need_more) {
-        if (v.seen != c.seen) expect_more_than(c.fd, v.seen, &c.saved_low_water);
-        pending::record_look(tickets[i], v.seen, v.seen == c.seen);
+        pending::record_look(tickets[i], v.seen);
         continue;
       }
     }
