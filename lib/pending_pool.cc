@@ -136,15 +136,13 @@ size_t watch(int listener, bool skip_announced, pollfd *fds, ticket *tickets,
              size_t capacity, int64_t *earliest, bool *any_stalled) noexcept {
   *any_stalled = false;
   if (!anything_parked()) return 0;
-  const int64_t now = skip_announced ? now_ms() : 0;
   pool_lock lock;
   size_t n = 0;
   for (uint32_t i = 0; i < pool_capacity && n < capacity; ++i) {
     const slot &s = slots[i];
     if (s.conn.fd < 0) continue;
     if (listener >= 0 && s.conn.listener != listener) continue;
-    if (skip_announced && s.announced_ms != 0 && now - s.announced_ms < 1000)
-      continue;
+    if (skip_announced && s.announced_ms != 0) continue;
     fds[n] = pollfd{s.conn.fd,
                     static_cast<short>(s.conn.stalled ? POLLRDHUP
                                                       : POLLIN | POLLRDHUP),
@@ -189,7 +187,7 @@ bool announce(ticket t) noexcept {
   pool_lock lock;
   slot *s = slot_of(t);
   if (s == nullptr) return false;
-  if (s->announced_ms != 0 && now - s->announced_ms < 1000) return false;
+  if (s->announced_ms != 0) return false;  // readiness never goes away
   s->announced_ms = now;
   return true;
 }

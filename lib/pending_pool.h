@@ -62,8 +62,8 @@ park_outcome park(connection *c, connection *evicted) noexcept;
 // Fills `fds`/`tickets` with the parked connections of `listener`, or of
 // every listener with -1 (the waker). A stalled connection is watched for
 // hang-up only (looked at again after stall_recheck_ms instead). With
-// `skip_announced`, connections the waker has announced in the last second
-// are left out. *earliest is the nearest deadline among them.
+// `skip_announced`, connections the waker has already announced are left
+// out: a connection is announced once. *earliest is the nearest deadline among them.
 inline constexpr int stall_recheck_ms = 20;
 size_t watch(int listener, bool skip_announced, pollfd *fds, ticket *tickets,
              size_t capacity, int64_t *earliest, bool *any_stalled) noexcept;
@@ -78,6 +78,8 @@ bool peek(ticket t, connection *out) noexcept;
 // the application and its number reused.
 void record_look(ticket t, size_t seen) noexcept;
 // Marks it announced by a wake-up connection; false if already so or gone.
+// Once ready (header complete, hang-up, deadline) a connection stays ready,
+// so one wake-up is enough.
 bool announce(ticket t) noexcept;
 
 // The descriptors [low, high] were closed: parked connections of a listener

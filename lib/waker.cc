@@ -4,10 +4,12 @@
 // one before connecting (an ephemeral port on the address it connects to,
 // or a unique abstract AF_UNIX name) and notes that address in a small
 // table, which accept() compares with the peer of every connection it takes
-// while an entry is outstanding. Entries expire after wakeup_lifetime_ms, in
-// case another process sharing the listener (a pre-forked sibling) took the
-// wake-up connection: that process sees a connection with a v2 LOCAL header
-// and no data, which it reports with its real peer, or drops under must-use.
+// while an entry is outstanding. An entry stays until its connection is
+// accepted (however long the application takes to call accept() again), or
+// until the table is full, when the oldest makes room: another process
+// sharing the listener (a pre-forked sibling) may have taken it. That
+// process sees a connection with a v2 LOCAL header and no data, which it
+// reports with its real peer.
 //
 // The thread blocks every signal, allocates nothing beyond its stack, and
 // reaches the kernel by raw system calls so that no other preloaded library
@@ -38,7 +40,6 @@ namespace proxyproto::waker {
 namespace {
 
 constexpr size_t wakeup_slots = 32;
-constexpr int64_t wakeup_lifetime_ms = 10000;
 constexpr int max_poll_ms = 50;
 constexpr size_t thread_stack_bytes = 256 * 1024;
 
@@ -79,22 +80,20 @@ bool same_source(const sockaddr_storage &a, socklen_t a_len,
 bool note_wakeup(const sockaddr_storage &source, socklen_t len) noexcept {
   const int64_t now = pending::now_ms();
   pthread_mutex_lock(&table_mutex);
-  bool noted = false;
+  wakeup_entry *chosen = nullptr;
   for (wakeup_entry &e : table) {
-    if (e.sent_ms != 0 && now - e.sent_ms > wakeup_lifetime_ms) {
-      e.sent_ms = 0;
-      outstanding.fetch_sub(1, std::memory_order_relaxed);
+    if (e.sent_ms == 0) {
+      chosen = &e;
+      break;
     }
-    if (!noted && e.sent_ms == 0) {
-      e.source = source;
-      e.source_len = len;
-      e.sent_ms = now;
-      outstanding.fetch_add(1, std::memory_order_relaxed);
-      noted = true;
-    }
+    if (chosen == nullptr || e.sent_ms < chosen->sent_ms) chosen = &e;
   }
+  if (chosen->sent_ms == 0) outstanding.fetch_add(1, std::memory_order_relaxed);
+  chosen->source = source;
+  chosen->source_len = len;
+  chosen->sent_ms = now;
   pthread_mutex_unlock(&table_mutex);
-  return noted;
+  return true;
 }
 
 void drop_wakeup(const sockaddr_storage &source, socklen_t len) noexcept {
