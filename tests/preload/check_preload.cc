@@ -532,9 +532,8 @@ START_TEST(silent_client_passes_through_after_timeout) {
 }
 END_TEST
 
-START_TEST(server_speaks_first_to_a_silent_client) {
-  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"},
-                          {"--count", "1", "--reply", "220 ready\r\n"});
+void expect_banner_after_timeout(std::initializer_list<const char *> args) {
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"}, args);
   const int fd = connect_to(s);
   pollfd p{fd, POLLIN, 0};
   ck_assert_int_eq(poll(&p, 1, 5000), 1);  // the banner arrives after the timeout
@@ -544,6 +543,17 @@ START_TEST(server_speaks_first_to_a_silent_client) {
   finish(fd);
   read_line(s, 10000);
   stop_server(s);
+}
+
+START_TEST(server_speaks_first_to_a_silent_client) {
+  expect_banner_after_timeout({"--count", "1", "--reply", "220 ready\r\n"});
+}
+END_TEST
+
+// On an event loop the deadline itself must wake the loop (the waker).
+START_TEST(event_loop_speaks_first_to_a_silent_client) {
+  expect_banner_after_timeout({"--count", "1", "--reply", "220 ready\r\n",
+                               "--nonblocking", "--accept4", "nonblock"});
 }
 END_TEST
 
@@ -1049,6 +1059,7 @@ Suite *preload_suite() {
       {"timing", split_v1_header_is_assembled},
       {"timing", silent_client_passes_through_after_timeout},
       {"timing", server_speaks_first_to_a_silent_client},
+      {"timing", event_loop_speaks_first_to_a_silent_client},
       {"accept", accept4_flags_hold},
       {"accept", null_addr_is_allowed},
       {"accept", short_addrlen_truncates_and_reports_full_length},
