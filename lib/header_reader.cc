@@ -220,6 +220,7 @@ void expect_more_than(int fd, size_t seen, low_water *saved) noexcept {
     if (getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &saved->original, &len) != 0)
       saved->original = 1;
     saved->changed = true;
+    if (seen + 1 == static_cast<size_t>(saved->original)) return;
   }
   const int value = static_cast<int>(seen + 1);
   setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value);

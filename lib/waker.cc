@@ -41,6 +41,7 @@ namespace {
 
 constexpr size_t wakeup_slots = 32;
 constexpr int max_poll_ms = 50;
+constexpr int park_gather_ms = 1;
 constexpr size_t thread_stack_bytes = 256 * 1024;
 
 struct wakeup_entry {
@@ -57,6 +58,9 @@ constinit std::atomic<unsigned> name_counter{0};
 // An eventfd in the thread's poll set: written on each park, so that a new
 // connection is watched at once.
 constinit std::atomic<int> parked_signal{-1};
+// Set while a signal is written and not yet read: one write per round at
+// most, however many connections a burst parks.
+constinit std::atomic<bool> signal_pending{false};
 
 bool same_source(const sockaddr_storage &a, socklen_t a_len,
                  const sockaddr_storage &b, socklen_t b_len) noexcept {
@@ -214,9 +218,14 @@ void watch_round() noexcept {
   }
   if (poll(fds, n + 1, static_cast<int>(wait)) < 0) return;
   if (fds[0].revents & POLLIN) {
+    // Cleared before the read: a park after this point writes again.
+    signal_pending.store(false, std::memory_order_relaxed);
     uint64_t count;
     ssize_t ignored = read(signal_fd, &count, sizeof count);
     (void)ignored;
+    // Let a burst of parks (a queue of silent clients) gather for a moment
+    // rather than rescanning the pool after each one.
+    poll(nullptr, 0, park_gather_ms);
   }
 
   const server_config &config = server_settings();
@@ -283,7 +292,7 @@ void ensure_running() noexcept {
 
 void notice_parked() noexcept {
   const int fd = parked_signal.load(std::memory_order_relaxed);
-  if (fd < 0) return;
+  if (fd < 0 || signal_pending.exchange(true, std::memory_order_relaxed)) return;
   const uint64_t one = 1;
   ssize_t ignored = write(fd, &one, sizeof one);
   (void)ignored;
@@ -313,6 +322,7 @@ void after_fork_in_child() noexcept {
   // The eventfd is the parent's waker's; the child's waker makes its own.
   const int fd = parked_signal.exchange(-1, std::memory_order_relaxed);
   if (fd >= 0) syscall(SYS_close, fd);
+  signal_pending.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace proxyproto::waker
