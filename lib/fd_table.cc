@@ -178,6 +178,24 @@ void forget(int fd) noexcept {
   write_entry(e, zeros, 0);
 }
 
+void forget_range(unsigned first, unsigned last) noexcept {
+  // Walk only pages that exist: close_range(3, ~0U) is the common call.
+  for (size_t page_index = first >> page_bits; page_index < page_count;
+       ++page_index) {
+    const size_t page_first = page_index << page_bits;
+    if (page_first > last) break;
+    entry *page = pages[page_index].load(std::memory_order_acquire);
+    if (page == nullptr) continue;
+    for (size_t i = 0; i < page_entries; ++i) {
+      const size_t fd = page_first + i;
+      if (fd < first || fd > last) continue;
+      if (plainly_empty(&page[i])) continue;
+      const uint64_t zeros[4] = {};
+      write_entry(&page[i], zeros, 0);
+    }
+  }
+}
+
 void copy(int from, int to) noexcept {
   sockaddr_storage addr;
   socklen_t len = 0;

@@ -17,6 +17,9 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept;
 // Drops fd's record (close, or a descriptor replaced by dup2/dup3).
 void forget(int fd) noexcept;
 
+// Drops the records of every descriptor in [first, last] (close_range).
+void forget_range(unsigned first, unsigned last) noexcept;
+
 // Makes `to` carry the record of `from`, or none if `from` has none (dup*).
 void copy(int from, int to) noexcept;
 

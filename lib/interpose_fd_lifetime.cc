@@ -4,11 +4,16 @@
 // close() erases the record before the real close: once the number is free
 // another thread's accept() may reuse it, and its record must not be erased
 // by us afterwards. dup2()/dup3() copy the record after the kernel has
-// replaced the target atomically; dup() gives the copy its record too.
+// replaced the target atomically; dup() gives the copy its record too. A
+// closed or replaced descriptor also leaves the pending pool: as a listener,
+// its parked connections are closed with it; as a parked connection, its
+// slot is released.
 #include <errno.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include "fd_table.h"
+#include "pending_pool.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 
@@ -16,6 +21,7 @@ extern "C" {
 
 PROXYPROTO_EXPORT int close(int fd) {
   proxyproto::fd_table::forget(fd);
+  proxyproto::pending::forget_descriptor(fd);
   return proxyproto::real::close(fd);
 }
 
@@ -27,14 +33,33 @@ PROXYPROTO_EXPORT int dup(int oldfd) {
 
 PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   const int fd = proxyproto::real::dup2(oldfd, newfd);
-  if (fd >= 0 && oldfd != newfd) proxyproto::fd_table::copy(oldfd, newfd);
+  if (fd >= 0 && oldfd != newfd) {
+    proxyproto::pending::forget_descriptor(newfd);
+    proxyproto::fd_table::copy(oldfd, newfd);
+  }
   return fd;
 }
 
 PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   const int fd = proxyproto::real::dup3(oldfd, newfd, flags);
-  if (fd >= 0) proxyproto::fd_table::copy(oldfd, newfd);
+  if (fd >= 0) {
+    proxyproto::pending::forget_descriptor(newfd);
+    proxyproto::fd_table::copy(oldfd, newfd);
+  }
   return fd;
+}
+
+// close_range(2) closes a whole range at once (daemons and spawners call
+// close_range(3, ~0U, 0) before exec): the records and parked descriptors in
+// it go first, for the same reason as in close(). With CLOSE_RANGE_CLOEXEC
+// nothing is closed now, so nothing is forgotten; with CLOSE_RANGE_UNSHARE
+// the table is unshared first, and this process's copy is still closed.
+PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC)) {
+    proxyproto::fd_table::forget_range(first, last);
+    proxyproto::pending::forget_descriptors(first, last);
+  }
+  return proxyproto::real::close_range(first, last, flags);
 }
 
 }  // extern "C"

@@ -39,6 +39,7 @@ using dup_fn = int(int);
 using dup2_fn = int(int, int);
 using dup3_fn = int(int, int, int);
 using connect_fn = int(int, const sockaddr *, socklen_t);
+using close_range_fn = int(unsigned, unsigned, int);
 
 constinit next_symbol<accept4_fn> next_accept4{"accept4"};
 constinit next_symbol<getpeername_fn> next_getpeername{"getpeername"};
@@ -47,6 +48,7 @@ constinit next_symbol<dup_fn> next_dup{"dup"};
 constinit next_symbol<dup2_fn> next_dup2{"dup2"};
 constinit next_symbol<dup3_fn> next_dup3{"dup3"};
 constinit next_symbol<connect_fn> next_connect{"connect"};
+constinit next_symbol<close_range_fn> next_close_range{"close_range"};
 
 int as_int(long rc) noexcept { return static_cast<int>(rc); }
 
@@ -87,6 +89,15 @@ int dup3(int oldfd, int newfd, int flags) noexcept {
 int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept {
   if (auto *fn = next_connect.get()) return fn(fd, addr, addrlen);
   return as_int(syscall(SYS_connect, fd, addr, addrlen));
+}
+
+}  // namespace proxyproto::real
+
+namespace proxyproto::real {
+
+int close_range(unsigned first, unsigned last, int flags) noexcept {
+  if (auto *fn = next_close_range.get()) return fn(first, last, flags);
+  return as_int(syscall(SYS_close_range, first, last, flags));
 }
 
 }  // namespace proxyproto::real

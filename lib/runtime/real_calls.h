@@ -15,5 +15,6 @@ int dup(int fd) noexcept;
 int dup2(int oldfd, int newfd) noexcept;
 int dup3(int oldfd, int newfd, int flags) noexcept;
 int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept;
+int close_range(unsigned first, unsigned last, int flags) noexcept;
 
 }  // namespace proxyproto::real

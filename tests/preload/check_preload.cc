@@ -8,12 +8,16 @@
 // the application read.
 #include <arpa/inet.h>
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -528,9 +532,8 @@ START_TEST(silent_client_passes_through_after_timeout) {
 }
 END_TEST
 
-START_TEST(server_speaks_first_to_a_silent_client) {
-  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"},
-                          {"--count", "1", "--reply", "220 ready\r\n"});
+void expect_banner_after_timeout(std::initializer_list<const char *> args) {
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"}, args);
   const int fd = connect_to(s);
   pollfd p{fd, POLLIN, 0};
   ck_assert_int_eq(poll(&p, 1, 5000), 1);  // the banner arrives after the timeout
@@ -540,6 +543,17 @@ START_TEST(server_speaks_first_to_a_silent_client) {
   finish(fd);
   read_line(s, 10000);
   stop_server(s);
+}
+
+START_TEST(server_speaks_first_to_a_silent_client) {
+  expect_banner_after_timeout({"--count", "1", "--reply", "220 ready\r\n"});
+}
+END_TEST
+
+// On an event loop the deadline itself must wake the loop (the waker).
+START_TEST(event_loop_speaks_first_to_a_silent_client) {
+  expect_banner_after_timeout({"--count", "1", "--reply", "220 ready\r\n",
+                               "--nonblocking", "--accept4", "nonblock"});
 }
 END_TEST
 
@@ -630,6 +644,394 @@ START_TEST(reused_descriptor_reports_its_own_peer) {
 }
 END_TEST
 
+
+// ---- head-of-line blocking: a silent client holds up no one ---------------
+
+int64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// A silent client connects first and stays silent; a proxied client then
+// sends its whole header. The server (blocking, or an event loop) must
+// return the proxied one within `bound_ms` of its header.
+void expect_proxied_not_held_up(std::initializer_list<const char *> args,
+                                const char *label) {
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=3000"}, args);
+  const int silent = connect_to(s);
+  sleep_ms(50);  // accepted and waiting by now
+  const int fd = connect_to(s);
+  const int64_t sent = monotonic_ms();
+  send_all(fd, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80),
+                      payload));
+  shutdown(fd, SHUT_WR);
+  const std::string line = read_line(s, 2500);
+  const int64_t delay = monotonic_ms() - sent;
+  std::fprintf(stderr, "# %s: proxied client behind a silent one returned after %lld ms\n",
+               label, static_cast<long long>(delay));
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  ck_assert_msg(delay < 100, "%s: proxied client held up %lld ms", label,
+                static_cast<long long>(delay));
+  close(fd);
+  close(silent);
+  stop_server(s);
+}
+
+START_TEST(blocking_accept_is_not_held_up_by_a_silent_client) {
+  expect_proxied_not_held_up({"--count", "1"}, "blocking accept");
+}
+END_TEST
+
+START_TEST(event_loop_is_not_held_up_by_a_silent_client) {
+  expect_proxied_not_held_up({"--count", "1", "--nonblocking", "--accept4", "nonblock"},
+                             "epoll-style accept4");
+}
+END_TEST
+
+// A header whose second half comes 200 ms after the first: once it is
+// complete the server must return the connection promptly, which for an
+// event loop means the listener was made readable again (the waker).
+void expect_late_header_returned_promptly(std::initializer_list<const char *> args,
+                                          const char *label) {
+  server s = start_server({}, args);
+  const bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  const int fd = connect_to(s);
+  send_all(fd, bytes(h.begin(), h.begin() + 10));
+  sleep_ms(200);
+  const int64_t sent = monotonic_ms();
+  send_all(fd, concat(bytes(h.begin() + 10, h.end()), payload));
+  shutdown(fd, SHUT_WR);
+  const std::string line = read_line(s, 2500);
+  const int64_t delay = monotonic_ms() - sent;
+  std::fprintf(stderr, "# %s: late header returned %lld ms after its last byte\n",
+               label, static_cast<long long>(delay));
+  expect_contains(line, "accept=inet 8.8.8.8 4321");
+  expect_data(line, payload);
+  ck_assert_msg(delay < 100, "%s: late header returned after %lld ms", label,
+                static_cast<long long>(delay));
+  close(fd);
+  stop_server(s);
+}
+
+START_TEST(blocking_accept_returns_a_late_header_promptly) {
+  expect_late_header_returned_promptly({"--count", "1"}, "blocking accept");
+}
+END_TEST
+
+START_TEST(event_loop_is_woken_for_a_late_header) {
+  expect_late_header_returned_promptly(
+      {"--count", "1", "--nonblocking", "--accept4", "nonblock"}, "epoll-style accept4");
+}
+END_TEST
+
+START_TEST(split_header_on_an_event_loop_is_assembled) {
+  server s = start_server({}, {"--count", "1", "--nonblocking", "--accept4", "nonblock"});
+  const bytes h = make_header(hdr_version::v1, "2001:db8::1", 4321, "2001:db8::2", 80);
+  const int fd = connect_to(s);
+  for (size_t i = 0; i < h.size(); i += 9) {
+    send_all(fd, bytes(h.begin() + static_cast<long>(i),
+                       h.begin() + static_cast<long>(i + 9 < h.size() ? i + 9 : h.size())));
+    sleep_ms(30);
+  }
+  send_all(fd, payload);
+  finish(fd);
+  const std::string line = read_line(s, 10000);
+  expect_contains(line, "accept=inet6 2001:db8::1 4321");
+  expect_data(line, payload);
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(partial_header_at_timeout_is_dropped_by_an_event_loop) {
+  const bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300"},
+                          {"--count", "1", "--nonblocking", "--accept4", "nonblock"});
+  const int fd = connect_to(s);
+  const int64_t start = monotonic_ms();
+  send_all(fd, bytes(h.begin(), h.begin() + 20));
+  pollfd p{fd, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 5000), 1);
+  char c;
+  ck_assert_int_le(recv(fd, &c, 1, 0), 0);
+  ck_assert_int_ge(monotonic_ms() - start, 250);
+  close(fd);
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "9.9.9.9", 99, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 9.9.9.9 99");
+  stop_server(s);
+}
+END_TEST
+
+START_TEST(silent_client_is_dropped_under_must_use) {
+  server s = start_server({"LIBPROXYPROTO_TIMEOUT=300",
+                           "LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1"},
+                          {"--count", "1"});
+  const int fd = connect_to(s);
+  const int64_t start = monotonic_ms();
+  pollfd p{fd, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 5000), 1);  // closed by the server
+  char c;
+  ck_assert_int_le(recv(fd, &c, 1, 0), 0);
+  ck_assert_int_ge(monotonic_ms() - start, 250);
+  close(fd);
+  const std::string line = exchange(
+      s, concat(make_header(hdr_version::v2, "9.9.9.9", 99, "127.0.0.1", 80), payload));
+  expect_contains(line, "accept=inet 9.9.9.9 99");
+  stop_server(s);
+}
+END_TEST
+
+// ---- the library's functions called directly ------------------------------
+// For what a ready-made server cannot show (EAGAIN, close_range, AF_UNIX),
+// the test process opens the library with dlopen() and calls its accept4,
+// getpeername and close_range itself. Each Check test runs in its own child.
+
+struct library {
+  int (*accept4)(int, sockaddr *, socklen_t *, int);
+  int (*getpeername)(int, sockaddr *, socklen_t *);
+  int (*close_range)(unsigned, unsigned, int);
+};
+
+library open_library() {
+  void *handle = dlopen(env_or_die("LIBPROXYPROTO_SO"), RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(handle != nullptr, "dlopen: %s", dlerror());
+  library lib;
+  lib.accept4 = reinterpret_cast<decltype(lib.accept4)>(dlsym(handle, "accept4"));
+  lib.getpeername =
+      reinterpret_cast<decltype(lib.getpeername)>(dlsym(handle, "getpeername"));
+  lib.close_range =
+      reinterpret_cast<decltype(lib.close_range)>(dlsym(handle, "close_range"));
+  ck_assert(lib.accept4 && lib.getpeername && lib.close_range);
+  return lib;
+}
+
+// A loopback TCP listener of this process; its port in *port.
+int tcp_listener(bool nonblocking, int *port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, reinterpret_cast<sockaddr *>(&sin), sizeof sin), 0);
+  ck_assert_int_eq(listen(fd, 256), 0);
+  *port = local_port(fd);
+  return fd;
+}
+
+int connect_port(int port) {
+  server s;
+  s.port = port;
+  return connect_to(s);
+}
+
+std::string describe_inet(const sockaddr_storage &ss, socklen_t len) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (ss.ss_family == AF_INET && len >= sizeof(sockaddr_in)) {
+    const auto &sin = reinterpret_cast<const sockaddr_in &>(ss);
+    inet_ntop(AF_INET, &sin.sin_addr, text, sizeof text);
+    return std::string("inet ") + text + " " + std::to_string(ntohs(sin.sin_port));
+  }
+  if (ss.ss_family == AF_UNIX) return "unix";
+  return "family " + std::to_string(ss.ss_family) + " len " + std::to_string(len);
+}
+
+void expect_address(const sockaddr_storage &ss, socklen_t len, const char *want) {
+  const std::string got = describe_inet(ss, len);
+  ck_assert_msg(got == want, "address '%s', expected '%s'", got.c_str(), want);
+}
+
+START_TEST(nonblocking_accept4_never_says_eagain_with_a_complete_connection) {
+  setenv("LIBPROXYPROTO_TIMEOUT", "3000", 1);
+  const library lib = open_library();
+  int port;
+  const int listener = tcp_listener(true, &port);
+  int silent[100];
+  for (int &fd : silent) fd = connect_port(port);
+  const int proxied = connect_port(port);
+  send_all(proxied, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80),
+                           payload));
+  sleep_ms(50);  // everything has reached the listener's queue
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const int64_t start = monotonic_ms();
+  const int fd = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                             SOCK_NONBLOCK);
+  const int64_t took = monotonic_ms() - start;
+  std::fprintf(stderr, "# accept4(SOCK_NONBLOCK) past 100 silent clients took %lld ms\n",
+               static_cast<long long>(took));
+  ck_assert_msg(fd >= 0, "accept4 failed (errno %d) with a complete connection queued",
+                errno);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  // It sleeps at most 5 ms; the rest is parking 100 connections, which on a
+  // loaded CI machine takes tens of ms. Waiting for any one of them (3 s)
+  // would blow this bound.
+  ck_assert_msg(took < 250, "a non-blocking accept4 took %lld ms", static_cast<long long>(took));
+  // Nothing else is ready: now, and only now, EAGAIN.
+  len = sizeof ss;
+  ck_assert_int_lt(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                               SOCK_NONBLOCK), 0);
+  ck_assert_int_eq(errno, EAGAIN);
+  // One silent client speaks up: the listener becomes readable (the waker)
+  // and accept4 returns it.
+  send_all(silent[42], concat(make_header(hdr_version::v1, "1.2.3.4", 5, "127.0.0.1", 80),
+                              payload));
+  pollfd p{listener, POLLIN, 0};
+  const int64_t spoke = monotonic_ms();
+  ck_assert_int_eq(poll(&p, 1, 2000), 1);
+  std::fprintf(stderr, "# the waker made the listener readable after %lld ms\n",
+               static_cast<long long>(monotonic_ms() - spoke));
+  len = sizeof ss;
+  const int late = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                               SOCK_NONBLOCK);
+  ck_assert_int_ge(late, 0);
+  expect_address(ss, len, "inet 1.2.3.4 5");
+  char buf[64];
+  ck_assert_int_eq(recv(late, buf, sizeof buf, 0), static_cast<ssize_t>(payload.size()));
+  for (int s : silent) close(s);
+  close(proxied);
+}
+END_TEST
+
+START_TEST(close_range_forgets_records) {
+  const library lib = open_library();
+  int port;
+  const int listener = tcp_listener(false, &port);
+  const int client = connect_port(port);
+  send_all(client, make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80));
+  const int fd = lib.accept4(listener, nullptr, nullptr, 0);
+  ck_assert_int_ge(fd, 0);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ck_assert_int_eq(lib.getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len), 0);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  // CLOSE_RANGE_CLOEXEC closes nothing: the record stays.
+  ck_assert_int_eq(lib.close_range(static_cast<unsigned>(fd), static_cast<unsigned>(fd),
+                                   CLOSE_RANGE_CLOEXEC), 0);
+  len = sizeof ss;
+  ck_assert_int_eq(lib.getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len), 0);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  // A real close_range: the number, reused by a socket the library never
+  // saw, must report that socket's own peer.
+  ck_assert_int_eq(lib.close_range(static_cast<unsigned>(fd), ~0U, 0), 0);
+  int pair[2];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  ck_assert_int_eq(pair[0], fd);
+  len = sizeof ss;
+  ck_assert_int_eq(lib.getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len), 0);
+  expect_address(ss, len, "unix");
+  close(client);
+}
+END_TEST
+
+// An AF_UNIX listener behind HAProxy (server ... /path.sock send-proxy-v2).
+int unix_listener(sockaddr_un *where, socklen_t *where_len) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  std::memset(where, 0, sizeof *where);
+  where->sun_family = AF_UNIX;
+  const int n = std::snprintf(where->sun_path + 1, sizeof where->sun_path - 1,
+                              "check_preload-%d", static_cast<int>(getpid()));
+  *where_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 +
+                                      static_cast<size_t>(n));
+  ck_assert_int_eq(bind(fd, reinterpret_cast<sockaddr *>(where), *where_len), 0);
+  ck_assert_int_eq(listen(fd, 16), 0);
+  return fd;
+}
+
+int unix_client(const sockaddr_un &where, socklen_t where_len) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  ck_assert_int_eq(connect(fd, reinterpret_cast<const sockaddr *>(&where), where_len), 0);
+  return fd;
+}
+
+START_TEST(unix_listener_reports_the_header_source) {
+  const library lib = open_library();
+  sockaddr_un where;
+  socklen_t where_len;
+  const int listener = unix_listener(&where, &where_len);
+
+  const int client = unix_client(where, where_len);
+  send_all(client, concat(make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80),
+                          payload));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const int fd = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len, 0);
+  ck_assert_int_ge(fd, 0);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  len = sizeof ss;
+  ck_assert_int_eq(lib.getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len), 0);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  char buf[64];
+  ck_assert_int_eq(recv(fd, buf, sizeof buf, 0), static_cast<ssize_t>(payload.size()));
+  ck_assert(std::memcmp(buf, payload.data(), payload.size()) == 0);
+
+  // A buffer too short for the address: truncated, full length reported.
+  const int client2 = unix_client(where, where_len);
+  send_all(client2, make_header(hdr_version::v1, "2001:db8::7", 7, "2001:db8::1", 80));
+  sockaddr_storage small{};
+  len = 8;
+  const int fd2 = lib.accept4(listener, reinterpret_cast<sockaddr *>(&small), &len, 0);
+  ck_assert_int_ge(fd2, 0);
+  ck_assert_int_eq(small.ss_family, AF_INET6);
+  ck_assert_uint_eq(len, sizeof(sockaddr_in6));
+
+  // No header: the real (unnamed) AF_UNIX peer, data untouched.
+  const int client3 = unix_client(where, where_len);
+  send_all(client3, payload);
+  len = sizeof ss;
+  const int fd3 = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len, 0);
+  ck_assert_int_ge(fd3, 0);
+  ck_assert_int_eq(ss.ss_family, AF_UNIX);
+  ck_assert_int_eq(recv(fd3, buf, sizeof buf, 0), static_cast<ssize_t>(payload.size()));
+  close(client);
+  close(client2);
+  close(client3);
+}
+END_TEST
+
+
+// A header that trickles into a non-blocking AF_UNIX listener: poll() on a
+// Unix socket ignores SO_RCVLOWAT, so this takes the stalled-socket path,
+// and the wake-up connection is an abstract-named Unix one.
+START_TEST(unix_event_loop_is_woken_for_a_late_header) {
+  const library lib = open_library();
+  sockaddr_un where;
+  socklen_t where_len;
+  const int listener = unix_listener(&where, &where_len);
+  fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+  const bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+  const int client = unix_client(where, where_len);
+  send_all(client, bytes(h.begin(), h.begin() + 10));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ck_assert_int_lt(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                               SOCK_NONBLOCK), 0);
+  ck_assert_int_eq(errno, EAGAIN);
+  sleep_ms(100);
+  send_all(client, concat(bytes(h.begin() + 10, h.end()), payload));
+  const int64_t sent = monotonic_ms();
+  pollfd p{listener, POLLIN, 0};
+  ck_assert_int_eq(poll(&p, 1, 2000), 1);
+  const int64_t delay = monotonic_ms() - sent;
+  std::fprintf(stderr, "# AF_UNIX: the waker made the listener readable after %lld ms\n",
+               static_cast<long long>(delay));
+  ck_assert_int_lt(delay, 100);
+  len = sizeof ss;
+  const int fd = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                             SOCK_NONBLOCK);
+  ck_assert_int_ge(fd, 0);
+  expect_address(ss, len, "inet 8.8.8.8 4321");
+  char buf[64];
+  ck_assert_int_eq(recv(fd, buf, sizeof buf, 0), static_cast<ssize_t>(payload.size()));
+  // The wake-up connection was taken and closed by the library: nothing left.
+  len = sizeof ss;
+  ck_assert_int_lt(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len,
+                               SOCK_NONBLOCK), 0);
+  ck_assert_int_eq(errno, EAGAIN);
+  close(client);
+}
+END_TEST
+
 Suite *preload_suite() {
   Suite *s = suite_create("preload");
   struct named {
@@ -660,12 +1062,24 @@ Suite *preload_suite() {
       {"timing", split_v1_header_is_assembled},
       {"timing", silent_client_passes_through_after_timeout},
       {"timing", server_speaks_first_to_a_silent_client},
+      {"timing", event_loop_speaks_first_to_a_silent_client},
       {"accept", accept4_flags_hold},
       {"accept", null_addr_is_allowed},
       {"accept", short_addrlen_truncates_and_reports_full_length},
       {"accept", nonblocking_listener_skips_dropped_connections},
       {"records", descriptors_above_1024_keep_their_record},
       {"records", reused_descriptor_reports_its_own_peer},
+      {"head_of_line", blocking_accept_is_not_held_up_by_a_silent_client},
+      {"head_of_line", event_loop_is_not_held_up_by_a_silent_client},
+      {"head_of_line", blocking_accept_returns_a_late_header_promptly},
+      {"head_of_line", event_loop_is_woken_for_a_late_header},
+      {"head_of_line", split_header_on_an_event_loop_is_assembled},
+      {"head_of_line", partial_header_at_timeout_is_dropped_by_an_event_loop},
+      {"head_of_line", silent_client_is_dropped_under_must_use},
+      {"direct", nonblocking_accept4_never_says_eagain_with_a_complete_connection},
+      {"direct", close_range_forgets_records},
+      {"direct", unix_listener_reports_the_header_source},
+      {"direct", unix_event_loop_is_woken_for_a_late_header},
   };
   TCase *current = nullptr;
   const char *current_name = "";
