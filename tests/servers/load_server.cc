@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -111,6 +112,14 @@ void peer_of(int fd, char *out, size_t size) {
   format_address(ss, len, out, size);
 }
 
+// The server writes twice per exchange (hello, verdict): without
+// TCP_NODELAY the second write waits for a delayed ACK (40 ms) and the
+// tests would measure Nagle instead of the library.
+void no_delay(int fd) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 bool write_all(int fd, const char *s, size_t n) {
   while (n > 0) {
     const ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
@@ -167,6 +176,7 @@ bool read_line(int fd, char *buf, size_t size) {
 bool serve_blocking(int fd, const char *accepted) {
   timeval tv{opt.read_timeout, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  no_delay(fd);
   char peer[128], hello[300], line[256], reply[600];
   peer_of(fd, peer, sizeof peer);
   std::snprintf(hello, sizeof hello, "hello %s|%s\n", accepted, peer);
@@ -361,6 +371,7 @@ void run_epoll(int listener) {
             std::fflush(stdout);
             mismatches++;
           }
+          no_delay(fd);
           auto *nc = new connection;
           nc->fd = fd;
           std::snprintf(nc->accepted, sizeof nc->accepted, "%s", accepted);
