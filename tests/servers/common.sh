@@ -69,3 +69,10 @@ ms_between() {
     pp_not_ok "$1 (got '${2}' ms, want $3..$4 ms)"
   fi
 }
+
+# ls_stop_summary OUTFILE PID: stop load_server (SIGTERM makes it print its
+# summary; it may first finish a library-internal wait) and print the summary.
+ls_stop_summary() {
+  pp_stop "$2"
+  grep '^summary ' "$1" | tail -n1
+}

@@ -60,6 +60,7 @@ struct options {
 };
 
 options opt;
+volatile sig_atomic_t stop_requested = 0;
 std::atomic<long> served{0};
 std::atomic<long> mismatches{0};
 std::atomic<long> max_accept_ms{0};
@@ -264,12 +265,23 @@ int make_listener() {
   return fd;
 }
 
+void on_term(int) { stop_requested = 1; }
+
+// SIGTERM ends the server with its summary: installed without SA_RESTART so
+// that a blocked accept() or epoll_wait() returns EINTR and sees the flag.
+void catch_term() {
+  struct sigaction sa {};
+  sa.sa_handler = on_term;
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 void count_one() {
   if (++served >= opt.count) finish();
 }
 
 void run_blocking(int listener) {
   for (;;) {
+    if (stop_requested) finish();
     char accepted[128];
     const int fd = timed_accept(listener, accepted, sizeof accepted, 0);
     if (fd < 0) {
@@ -349,6 +361,7 @@ void run_epoll(int listener) {
 
   for (;;) {
     epoll_event events[64];
+    if (stop_requested) finish();
     const int n = epoll_wait(ep, events, 64, 1000);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) die("epoll_wait");
@@ -449,6 +462,7 @@ options parse_options(int argc, char **argv) {
 int main(int argc, char **argv) {
   opt = parse_options(argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  if (std::strcmp(opt.mode, "threads") != 0) catch_term();
   const int listener = make_listener();
   if (std::strcmp(opt.mode, "blocking") == 0) {
     run_blocking(listener);
