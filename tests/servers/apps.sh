@@ -224,8 +224,12 @@ pp_expect_eq "AF_UNIX listener: accept and getpeername report the client's AF_IN
   "hello inet 127.0.0.2 $PP_CPORT|inet 127.0.0.2 $PP_CPORT"
 
 for name in nginx asyncio node socat erlang; do
-  kill -0 "${PID[$name]}" 2>/dev/null && pp_ok "$name still running" ||
-    { pp_not_ok "$name still running"; pp_dump "$PP_TMP/$name.log.err"; }
+  if kill -0 "${PID[$name]}" 2>/dev/null; then
+    pp_ok "$name still running"
+  else
+    pp_not_ok "$name still running"
+    pp_dump "$PP_TMP/$name.log.err"
+  fi
 done
 [ "$PP_FAIL" -eq 0 ] || pp_dump "$PP_TMP/haproxy.log"
 pp_finish

@@ -265,7 +265,13 @@ int make_listener() {
   return fd;
 }
 
-void on_term(int) { stop_requested = 1; }
+// If a wait inside the library retries on EINTR, the flag is not seen soon:
+// the default action of SIGALRM then ends the process 2 s later, so that
+// stopping the server is always bounded.
+void on_term(int) {
+  stop_requested = 1;
+  alarm(2);
+}
 
 // SIGTERM ends the server with its summary: installed without SA_RESTART so
 // that a blocked accept() or epoll_wait() returns EINTR and sees the flag.

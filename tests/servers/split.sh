@@ -44,7 +44,8 @@ pp_expect_eq "server: 0 mismatches" "$(kv "$summary" mismatches)" 0
 ls_start spid sport "$PP_TMP/partial.out" LIBPROXYPROTO_TIMEOUT=1000 -- \
   --mode blocking --count 1 --read-timeout 3
 for spec in "1 10" "2 14" "2 20"; do
-  set -- $spec
+  read -r v bytes <<<"$spec"
+  set -- "$v" "$bytes"
   res=$(timeout 20 "$LOAD_CLIENT" --port "$sport" --partial --version "$1" \
     --bytes "$2" --max-wait-ms 4000 || true)
   echo "# $res"
