@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "connection_scope.h"
 #include "core/sockaddr_convert.h"
 #include "fd_table.h"
 #include "header_reader.h"
@@ -20,10 +21,6 @@
 namespace proxyproto {
 
 namespace {
-
-bool is_ip_family(sa_family_t family) {
-  return family == AF_INET || family == AF_INET6;
-}
 
 int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
                       int flags) {
@@ -43,10 +40,20 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     // our back (a close that bypassed close()) may have left.
     fd_table::forget(fd);
 
-    if (!is_ip_family(peer.ss_family)) {
-      copy_sockaddr_truncated(peer, peer_len, addr, addrlen);
-      return fd;
+    // ---- Trust and scope (issue 5): the one decision whether to read a
+    // header at all (socket kind, `ports`, `allow`, activation); see
+    // connection_scope.h.
+    switch (connection_scope(listener, peer, peer_len)) {
+      case scope_decision::handle:
+        break;
+      case scope_decision::pass_through:
+        copy_sockaddr_truncated(peer, peer_len, addr, addrlen);
+        return fd;
+      case scope_decision::drop:
+        real::close(fd);
+        continue;
     }
+    // ---- end of trust and scope
 
     sockaddr_storage source;
     socklen_t source_len = 0;
