@@ -24,9 +24,10 @@
 //   --free-port      print a free loopback port and exit
 //   --unix PATH      listen on an AF_UNIX stream socket at PATH instead
 //                    (prints "port 0")
-//   --extra-port     also listen on a second loopback port (printed as
-//                    "port2 N"); each conn line then ends with " lport=N",
-//                    the local port of the listener it came from
+//   --port N         listen on port N (default 0: any free port)
+//   --extra-port N   also listen on a second loopback port N (0: any; it is
+//                    printed as "port2 N"); each conn line then ends with
+//                    " lport=N", the local port of the listener it came from
 //   --clear-env      clear the whole environment before listening, as
 //                    daemons do in their workers
 #include <arpa/inet.h>
@@ -58,7 +59,9 @@ struct options {
   const char *reply = nullptr;
   bool free_port = false;
   const char *unix_path = nullptr;
+  int port = 0;
   bool extra_port = false;
+  int extra_port_number = 0;
   bool clear_env = false;
 };
 
@@ -100,8 +103,13 @@ options parse_options(int argc, char **argv) {
     } else if (!std::strcmp(a, "--unix") && v) {
       o.unix_path = v;
       ++i;
-    } else if (!std::strcmp(a, "--extra-port")) {
+    } else if (!std::strcmp(a, "--port") && v) {
+      o.port = std::atoi(v);
+      ++i;
+    } else if (!std::strcmp(a, "--extra-port") && v) {
       o.extra_port = true;
+      o.extra_port_number = std::atoi(v);
+      ++i;
     } else if (!std::strcmp(a, "--clear-env")) {
       o.clear_env = true;
     } else if (!std::strcmp(a, "--free-port")) {
@@ -163,6 +171,7 @@ int open_listener(const options &o) {
     auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
     sin6->sin6_family = AF_INET6;
     sin6->sin6_addr = in6addr_loopback;
+    sin6->sin6_port = htons(static_cast<uint16_t>(o.port));
     if (o.mapped) {
       inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6->sin6_addr);
       const int zero = 0;
@@ -173,6 +182,7 @@ int open_listener(const options &o) {
     auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
     sin->sin_family = AF_INET;
     sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin->sin_port = htons(static_cast<uint16_t>(o.port));
     len = sizeof *sin;
   }
   if (bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0) die("bind");
@@ -211,6 +221,8 @@ int accept_one(const options &o, int listener, sockaddr_storage *ss,
     const int fd = o.use_accept4 ? accept4(listener, addr, addrlen, o.accept4_flags)
                                  : accept(listener, addr, addrlen);
     if (fd >= 0) return fd;
+    // With two listeners, both non-blocking: let the caller wait on both.
+    if (o.extra_port && errno == EAGAIN) return -1;
     if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) continue;
     die("accept");
   }
@@ -256,8 +268,13 @@ int main(int argc, char **argv) {
   if (o.extra_port) {
     options other = o;
     other.unix_path = nullptr;
+    other.port = o.extra_port_number;
     second = open_listener(other);
     std::printf("port2 %d\n", local_port(second));
+    // A connection the library drops must not leave accept() blocked on
+    // one listener while the other has one waiting.
+    fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+    fcntl(second, F_SETFL, fcntl(second, F_GETFL) | O_NONBLOCK);
   }
   std::fflush(stdout);
   if (o.free_port) return 0;
@@ -268,8 +285,12 @@ int main(int argc, char **argv) {
     std::memset(&ss, 0, sizeof ss);
     socklen_t len = o.addrlen;
     int from = listener;
-    if (second >= 0) pick_listener(listener, second, &from);
-    int fd = accept_one(o, from, &ss, &len);
+    int fd = -1;
+    while (fd < 0) {
+      if (second >= 0) pick_listener(listener, second, &from);
+      len = o.addrlen;
+      fd = accept_one(o, from, &ss, &len);
+    }
     if (o.min_fd > 0) {
       const int moved = dup2(fd, o.min_fd + static_cast<int>(served));
       if (moved < 0) die("dup2");
