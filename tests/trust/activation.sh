@@ -80,12 +80,6 @@ tr_case "LIBPROXYPROTO_CONFIG, environment cleared before accept" passed 127.0.0
 # and with a file naming them: no output of the library's, same status.
 SH_TRUE=$(command -v true)
 [ -x /bin/true ] && SH_TRUE=/bin/true
-run_plain() {  # run_plain NAME CMD...: reference run without the library
-  local rc=0
-  timeout "$PP_DEADLINE" env "${TR_CLEAN[@]}" "$@" >"$PP_TMP/$1.ref.out" \
-    2>"$PP_TMP/$1.ref.err" || rc=$?
-  echo "$rc" >"$PP_TMP/$1.ref.rc"
-}
 programs=(true ls sh)
 command -v python3 >/dev/null && programs+=(python3)
 named=$(conf named-tools "programs = true, ls, sh, python3" "debug = 0" "allow = 10.0.0.0/8")

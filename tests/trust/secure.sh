@@ -58,7 +58,7 @@ run_server() {
   # timeout -> env -> (setpriv ->) the server: find the server's pid.
   local server_pid
   server_pid=$(pgrep -P "$spid" -n 2>/dev/null || true)
-  SECURE_FLAG=?
+  SECURE_FLAG='?'
   for _ in 1 2 3; do
     [ -n "$server_pid" ] || break
     [ "$(readlink "/proc/$server_pid/exe" 2>/dev/null)" = "$SERVER" ] && break
