@@ -30,6 +30,8 @@
 //                    " lport=N", the local port of the listener it came from
 //   --clear-env      clear the whole environment before listening, as
 //                    daemons do in their workers
+//   --retitle        overwrite argv[0] in place before listening, as nginx
+//                    does to set its process title
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +65,7 @@ struct options {
   bool extra_port = false;
   int extra_port_number = 0;
   bool clear_env = false;
+  bool retitle = false;
 };
 
 [[noreturn]] void die(const char *what) {
@@ -110,6 +113,8 @@ options parse_options(int argc, char **argv) {
       o.extra_port = true;
       o.extra_port_number = std::atoi(v);
       ++i;
+    } else if (!std::strcmp(a, "--retitle")) {
+      o.retitle = true;
     } else if (!std::strcmp(a, "--clear-env")) {
       o.clear_env = true;
     } else if (!std::strcmp(a, "--free-port")) {
@@ -262,6 +267,7 @@ int main(int argc, char **argv) {
     }
   }
   if (o.clear_env) clearenv();
+  if (o.retitle) std::memset(argv[0], 'x', std::strlen(argv[0]));
   const int listener = open_listener(o);
   std::printf("port %d\n", local_port(listener));
   int second = -1;

@@ -35,6 +35,10 @@ f=$(conf named "programs = nginx, pp_server")
 system_case "programs names pp_server" proxied LIBPROXYPROTO_CONFIG="$f"
 f=$(conf other "programs = nginx")
 system_case "programs names nginx only" passed LIBPROXYPROTO_CONFIG="$f"
+# The name is taken at load time: a program that rewrites its argv[0] (its
+# process title) later, as nginx does, is still the program named.
+system_case "programs names pp_server, argv[0] rewritten before accept" proxied \
+  LIBPROXYPROTO_CONFIG="$PP_TMP/named.conf" -- --retitle
 system_case "LIBPROXYPROTO_PROGRAMS=pp_server overrides the file" proxied \
   LIBPROXYPROTO_CONFIG="$f" LIBPROXYPROTO_PROGRAMS=pp_server
 system_case "asked by a variable (LIBPROXYPROTO_TIMEOUT)" proxied \
