@@ -1,6 +1,10 @@
-// The server library's settings, read from the environment once, on the
-// first intercepted accept(), so that loading the library costs nothing.
+// The server library's settings: the captured environment over the
+// configuration file, read once, on the first intercepted accept(), so
+// that loading the library costs nothing.
 #pragma once
+
+#include "core/address_list.h"
+#include "core/port_list.h"
 
 namespace proxyproto {
 
@@ -9,14 +13,26 @@ struct server_config {
   bool must_use_header;   // LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER
   bool debug;             // LIBPROXYPROTO_DEBUG
   unsigned timeout_ms;    // LIBPROXYPROTO_TIMEOUT
+  // Trust and scope (see connection_scope.h). When the library does not act
+  // in this process (core/activation_rule.h), `active` is false and
+  // `versions` is accept_none, so every call goes straight to the C library.
+  bool active;
+  bool allow_set;         // LIBPROXYPROTO_ALLOW given (valid or not)
+  address_list allow;     // empty when allow_set and invalid: trusts nobody
+  bool ports_set;         // LIBPROXYPROTO_PORTS given (valid or not)
+  port_list ports;        // empty when ports_set and invalid: matches nothing
 };
 
 inline constexpr unsigned default_versions = 3;
 inline constexpr unsigned default_timeout_ms = 3000;  // §1: cover a retransmit
 inline constexpr unsigned max_timeout_ms = 600000;
 
-// Thread-safe; the first call reads the environment (secure_getenv, so a
-// setuid program ignores it) and reports bad values on stderr.
+// The largest configuration file read; a bigger one is invalid.
+inline constexpr unsigned long config_file_max_bytes = 65536;
+
+// Thread-safe; the first call reads the configuration file and the captured
+// environment, decides whether the library acts in this process, and
+// reports bad values (see setting_report.h).
 const server_config &server_settings() noexcept;
 
 }  // namespace proxyproto

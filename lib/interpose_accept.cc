@@ -3,7 +3,8 @@
 // letting a slow or silent client hold up the others.
 //
 // The flow, for each connection the kernel hands over:
-//  1. should_read_header(listener, peer) decides whether it carries a header.
+//  1. connection_scope(listener, peer) decides whether it carries a header
+//     (socket kind, `ports`, `allow`, activation; see connection_scope.h).
 //  2. inspect_header() peeks once. Complete (the usual case behind a proxy):
 //     consumed and returned, for accept4 + one peek + one read, no lock.
 //  3. Otherwise the call waits for it, at most brief_wait_ms in all per call
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "connection_scope.h"
 #include "core/sockaddr_convert.h"
 #include "fd_table.h"
 #include "header_reader.h"
@@ -45,26 +47,6 @@ constexpr int64_t brief_wait_ms = 5;
 // this often (deadlines, and sockets whose poll() ignores SO_RCVLOWAT).
 constexpr int64_t blocking_recheck_ms = 50;
 
-
-// Whether the connection from `peer`, accepted on `listener`, is to carry a
-// PROXY header. The one place a per-listener or per-peer policy decides.
-bool should_read_header(int listener, const sockaddr_storage &peer,
-                        socklen_t peer_len) noexcept {
-  (void)listener;
-  (void)peer_len;
-  return peer.ss_family == AF_INET || peer.ss_family == AF_INET6 ||
-         peer.ss_family == AF_UNIX;
-}
-
-// An AF_UNIX listener may be SOCK_SEQPACKET, where reading "exactly the
-// header" would cut a record: only byte streams carry a header.
-bool is_byte_stream(int fd, int family) noexcept {
-  if (family != AF_UNIX) return true;  // accept() on IP means TCP (or SCTP)
-  int type = 0;
-  socklen_t len = sizeof type;
-  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-         type == SOCK_STREAM;
-}
 
 struct accept_call {
   int listener;
@@ -287,11 +269,21 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
       continue;
     }
     c.listener_family = c.peer.ss_family;
-    if (!should_read_header(listener, c.peer, c.peer_len) ||
-        !is_byte_stream(c.fd, c.listener_family)) {
-      copy_sockaddr_truncated(c.peer, c.peer_len, addr, addrlen);
-      return c.fd;
+
+    // ---- Trust and scope (issue 5): the one decision whether to read a
+    // header at all (socket kind, `ports`, `allow`, activation); see
+    // connection_scope.h.
+    switch (connection_scope(listener, c.peer, c.peer_len)) {
+      case scope_decision::handle:
+        break;
+      case scope_decision::pass_through:
+        copy_sockaddr_truncated(c.peer, c.peer_len, addr, addrlen);
+        return c.fd;
+      case scope_decision::drop:
+        real::close(c.fd);
+        continue;
     }
+    // ---- end of trust and scope
 
     header_verdict v;
     header_state state =

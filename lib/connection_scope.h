@@ -1,0 +1,25 @@
+// Whether the library reads a PROXY header on a freshly accepted
+// connection: the one decision of trust and scope, called by the accept
+// flow before any byte is looked at.
+#pragma once
+
+#include <sys/socket.h>
+
+namespace proxyproto {
+
+enum class scope_decision {
+  handle,        // read (and consume) the header as usual
+  pass_through,  // leave the connection untouched: no byte read, real peer
+  drop,          // close it unseen (an untrusted peer under must-use)
+};
+
+// `listener_fd` is the accepting socket, `peer` what the kernel's accept4()
+// returned. Handled: TCP connections (and, with no `ports` setting, AF_UNIX
+// stream connections) on a listener in `ports`, from a peer in `allow`.
+// Passed through: the library inactive in this process, a listener outside
+// `ports` (even under must-use: the administrator did not choose it), any
+// other kind of socket, and an untrusted peer when the header is optional.
+scope_decision connection_scope(int listener_fd, const sockaddr_storage &peer,
+                                socklen_t peer_len) noexcept;
+
+}  // namespace proxyproto
