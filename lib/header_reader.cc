@@ -27,6 +27,7 @@
 #include "core/inet_text.h"
 #include "core/proxy_header.h"
 #include "core/sockaddr_convert.h"
+#include "header_hooks.h"  // issue 7
 #include "runtime/log.h"
 
 namespace proxyproto {
@@ -206,6 +207,8 @@ header_outcome read_proxy_header(int fd, const server_config &config,
           PP_DEBUG("dropped: could not read the %zu header bytes", r.length);
           return header_outcome::drop;
         }
+        // issue 7 hook: the complete header is consumed (kept / logged).
+        on_header_consumed(fd, buffer.data(), r.length, h);
         return use_header(h, listener_family, source, source_len);
       case parse_status::not_proxy:
         return no_header(config, "no PROXY header");

@@ -13,6 +13,7 @@
 #include "core/sockaddr_convert.h"
 #include "fd_table.h"
 #include "header_reader.h"
+#include "header_store.h"  // issue 7
 #include "runtime/export.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
@@ -42,6 +43,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     // A fresh descriptor has no record: clear what a number reused behind
     // our back (a close that bypassed close()) may have left.
     fd_table::forget(fd);
+    header_store::forget(fd);  // issue 7 hook: a fresh fd has no kept header
 
     if (!is_ip_family(peer.ss_family)) {
       copy_sockaddr_truncated(peer, peer_len, addr, addrlen);

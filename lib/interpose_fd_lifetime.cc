@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fd_table.h"
+#include "header_store.h"  // issue 7
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 
@@ -16,6 +17,7 @@ extern "C" {
 
 PROXYPROTO_EXPORT int close(int fd) {
   proxyproto::fd_table::forget(fd);
+  proxyproto::header_store::forget(fd);  // issue 7 hook
   return proxyproto::real::close(fd);
 }
 
@@ -27,13 +29,19 @@ PROXYPROTO_EXPORT int dup(int oldfd) {
 
 PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   const int fd = proxyproto::real::dup2(oldfd, newfd);
-  if (fd >= 0 && oldfd != newfd) proxyproto::fd_table::copy(oldfd, newfd);
+  if (fd >= 0 && oldfd != newfd) {
+    proxyproto::fd_table::copy(oldfd, newfd);
+    proxyproto::header_store::forget(newfd);  // issue 7 hook
+  }
   return fd;
 }
 
 PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   const int fd = proxyproto::real::dup3(oldfd, newfd, flags);
-  if (fd >= 0) proxyproto::fd_table::copy(oldfd, newfd);
+  if (fd >= 0) {
+    proxyproto::fd_table::copy(oldfd, newfd);
+    proxyproto::header_store::forget(newfd);  // issue 7 hook
+  }
   return fd;
 }
 
