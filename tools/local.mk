@@ -1,2 +1,10 @@
 # proxyproto-inspect and the public C API tests.
 # Included by the top Makefile.am; paths are from the top source directory.
+
+# ---- proxyproto-inspect: what a load balancer sends ---------------------------
+# A C99 program linked against the installed library's public API.
+bin_PROGRAMS += tools/proxyproto-inspect
+tools_proxyproto_inspect_SOURCES = tools/proxyproto_inspect.c
+tools_proxyproto_inspect_CFLAGS = -std=c99 -Wall -Wextra -Werror=implicit-function-declaration
+tools_proxyproto_inspect_LDADD = lib/libproxyproto.la
+dist_man1_MANS = doc/proxyproto-inspect.1
