@@ -8,3 +8,13 @@ tools_proxyproto_inspect_SOURCES = tools/proxyproto_inspect.c
 tools_proxyproto_inspect_CFLAGS = -std=c99 -Wall -Wextra -Werror=implicit-function-declaration
 tools_proxyproto_inspect_LDADD = lib/libproxyproto.la
 dist_man1_MANS = doc/proxyproto-inspect.1
+
+# ---- The public C interface ----------------------------------------------------
+if ENABLE_TESTS
+# Check tests of every public function, written in C99 against the header.
+check_PROGRAMS += tests/api/check_api
+tests_api_check_api_SOURCES = tests/api/check_api.c
+tests_api_check_api_CFLAGS = -std=c99 -Wall -Wextra -Werror $(CHECK_CFLAGS)
+tests_api_check_api_LDADD = lib/libproxyproto.la $(CHECK_LIBS)
+TESTS += tests/api/check_api
+endif
