@@ -66,10 +66,12 @@ void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
     proxyproto_describe(&h, text, sizeof text);
     PP_DEBUG("header on fd %d: %s", fd, text);
   }
-  if (!keeping_headers() && !getsockname_reports_destination()) return;
+  const bool for_api = keeping_headers();
+  if (!for_api && !getsockname_reports_destination()) return;
   sockaddr_storage destination{};
   const socklen_t destination_length = destination_of(parsed, &destination);
-  if (!header_store::store(fd, bytes, length, destination, destination_length))
+  if (!header_store::store(fd, bytes, length, destination, destination_length,
+                           for_api))
     PP_DEBUG("could not keep the header of fd %d", fd);
 }
 

@@ -39,6 +39,7 @@ struct record {
   size_t length;  // header bytes
   sockaddr_storage destination;
   socklen_t destination_length;
+  bool for_api;  // bytes hold the header (else only the destination is kept)
   uint8_t bytes[];
 };
 
@@ -116,8 +117,9 @@ bool same_socket(const record *r, const struct stat &st) noexcept {
 
 bool store(int fd, const uint8_t *bytes, size_t length,
            const sockaddr_storage &destination,
-           socklen_t destination_length) noexcept {
+           socklen_t destination_length, bool for_api) noexcept {
   if (length > v2_max_length) return false;
+  if (!for_api) length = 0;
   struct stat st;
   if (fstat(fd, &st) != 0) return false;
   std::atomic<record *> *s = slot(fd, true);
@@ -133,6 +135,7 @@ bool store(int fd, const uint8_t *bytes, size_t length,
   r->length = length;
   r->destination = destination;
   r->destination_length = destination_length;
+  r->for_api = for_api;
   std::memcpy(r->bytes, bytes, length);
   record *old;
   {
@@ -153,7 +156,7 @@ ssize_t copy(int fd, void *buf, size_t capacity) noexcept {
   if (s != nullptr && s->load(std::memory_order_relaxed) != nullptr) {
     stripe_lock lock(fd);
     const record *r = s->load(std::memory_order_acquire);
-    if (r != nullptr && same_socket(r, st)) {
+    if (r != nullptr && r->for_api && same_socket(r, st)) {
       if (r->length <= capacity && buf != nullptr)
         std::memcpy(buf, r->bytes, r->length);
       return static_cast<ssize_t>(r->length);

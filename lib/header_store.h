@@ -11,17 +11,17 @@
 
 namespace proxyproto::header_store {
 
-// Keeps a copy of the header bytes for `fd`, with the destination address to
-// report from getsockname() (destination_length 0: none). Replaces any
-// earlier record. Returns false when nothing could be kept (fd out of range,
+// Keeps, for `fd`, the destination address to report from getsockname()
+// (destination_length 0: none) and, when `for_api`, a copy of the header
+// bytes for proxyproto_get_header(). Replaces any earlier record. Returns false when nothing could be kept (fd out of range,
 // fstat or mmap failed).
 bool store(int fd, const uint8_t *bytes, size_t length,
            const sockaddr_storage &destination,
-           socklen_t destination_length) noexcept;
+           socklen_t destination_length, bool for_api) noexcept;
 
 // Copies fd's header into buf when it fits; returns its length, or -1 with
-// errno ENOENT (no record, or the record belongs to an earlier connection
-// that had the same number) or EBADF.
+// errno ENOENT (no record, a record without the header's bytes, or one that
+// belongs to an earlier connection that had the same number) or EBADF.
 ssize_t copy(int fd, void *buf, size_t capacity) noexcept;
 
 // fd's recorded destination; false when it has none.

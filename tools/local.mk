@@ -18,3 +18,14 @@ tests_api_check_api_CFLAGS = -std=c99 -Wall -Wextra -Werror $(CHECK_CFLAGS)
 tests_api_check_api_LDADD = lib/libproxyproto.la $(CHECK_LIBS)
 TESTS += tests/api/check_api
 endif
+
+# A server using the API on what it accepts, for the integration tests.
+check_PROGRAMS += tests/api/api_server
+tests_api_api_server_SOURCES = tests/api/api_server.c
+tests_api_api_server_CFLAGS = -std=c99 -Wall -Wextra -Werror
+tests_api_api_server_LDADD = lib/libproxyproto.la
+
+# Integration: the connect library's TLVs through the API and the tool.
+pp_api_scripts = tests/api/connect_tlvs.sh
+TESTS += $(pp_api_scripts)
+EXTRA_DIST += $(pp_api_scripts)
