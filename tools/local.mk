@@ -26,6 +26,6 @@ tests_api_api_server_CFLAGS = -std=c99 -Wall -Wextra -Werror
 tests_api_api_server_LDADD = lib/libproxyproto.la
 
 # Integration: the connect library's TLVs through the API and the tool.
-pp_api_scripts = tests/api/connect_tlvs.sh
+pp_api_scripts = tests/api/connect_tlvs.sh tests/api/haproxy_tlvs.sh
 TESTS += $(pp_api_scripts)
 EXTRA_DIST += $(pp_api_scripts)
