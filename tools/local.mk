@@ -35,3 +35,36 @@ tests_api_api_server_LDADD = lib/libproxyproto.la
 pp_api_scripts = tests/api/connect_tlvs.sh tests/api/haproxy_tlvs.sh
 TESTS += $(pp_api_scripts)
 EXTRA_DIST += $(pp_api_scripts)
+
+# The same C99 program: against the source tree here, against the installed
+# header and library in installcheck below.
+check_PROGRAMS += tests/api/installed_c99
+tests_api_installed_c99_SOURCES = tests/api/installed_c99.c
+tests_api_installed_c99_CFLAGS = -std=c99 -pedantic -Wall -Wextra -Werror
+tests_api_installed_c99_LDADD = lib/libproxyproto.la
+TESTS += tests/api/installed_c99
+
+# installcheck: compile tests/api/installed_c99.c as strict C99 (and as C++)
+# against the installed <proxyproto.h>, link it with the installed library
+# and run it. Flags come from `pkg-config --cflags --libs libproxyproto` when
+# the installed libproxyproto.pc is found; until the packaging branch adds
+# the .pc file, from -I/-L of the installation prefix.
+PP_INSTALLCHECK_LOCAL += pp-installcheck-public-api
+pp-installcheck-public-api:
+	@set -e; \
+	pcdir='$(DESTDIR)$(libdir)/pkgconfig'; \
+	if PKG_CONFIG_PATH="$$pcdir" $(PKG_CONFIG) --exists libproxyproto 2>/dev/null; then \
+	  flags=`PKG_CONFIG_PATH="$$pcdir" $(PKG_CONFIG) --define-prefix --cflags --libs libproxyproto`; \
+	  echo "installcheck public API: pkg-config libproxyproto: $$flags"; \
+	else \
+	  flags='-I$(DESTDIR)$(includedir) -L$(DESTDIR)$(libdir) -lproxyproto'; \
+	  echo "installcheck public API: no libproxyproto.pc installed; using $$flags"; \
+	fi; \
+	tmp=`mktemp -d`; \
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -o $$tmp/c99 \
+	  $(srcdir)/tests/api/installed_c99.c $$flags; \
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -o $$tmp/cxx \
+	  $(srcdir)/tests/api/installed_c99.c $$flags; \
+	LD_LIBRARY_PATH='$(DESTDIR)$(libdir)' $$tmp/c99; \
+	LD_LIBRARY_PATH='$(DESTDIR)$(libdir)' $$tmp/cxx; \
+	rm -rf $$tmp
