@@ -11,6 +11,11 @@ set -eu
 # shellcheck source=tests/integration/common.sh
 . "$PP_SRCDIR/tests/integration/common.sh"
 
+# The settings this test turns on, from its command lines only.
+unset LIBPROXYPROTO_KEEP_HEADER LIBPROXYPROTO_GETSOCKNAME LIBPROXYPROTO_TLVS \
+  LIBPROXYPROTO_COMMAND LIBPROXYPROTO_DESTINATION_ADDR \
+  LIBPROXYPROTO_DESTINATION_PORT
+
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO PP_HELPERS PP_BUILDDIR
 require_tool nc timeout python3
 require_openbsd_nc
@@ -66,6 +71,11 @@ pp_expect_match "getsockname is the real one by default" "$LINE" ' local=127\.0\
 api_case nothing --no-keep
 pp_expect_match "nothing kept unless asked" "$LINE" ' header=none\(No such file or directory\) '
 pp_expect_match "still proxied without keeping" "$LINE" ' peer=198\.51\.100\.7:4444 '
+
+api_case debug --no-keep LIBPROXYPROTO_DEBUG=1
+pp_expect_match "LIBPROXYPROTO_DEBUG shows the decoded header" \
+  "$(grep 'header on fd' "$PP_TMP/debug.err" || true)" \
+  'header on fd [0-9]+: v2 PROXY TCP4 source 198\.51\.100\.7 port 4444 destination 203\.0\.113\.9 port 8443 tlvs aws\.vpce_id="vpce-0123abc" azure\.linkid=305419896 gcp\.psc_connection_id=18446744073709551615 authority="a,b\.example" crc32c=0x[0-9a-f]{8}$'
 
 api_case sockname-only --no-keep LIBPROXYPROTO_GETSOCKNAME=1
 pp_expect_match "GETSOCKNAME=1 alone: destination reported" "$LINE" ' local=203\.0\.113\.9:8443 '

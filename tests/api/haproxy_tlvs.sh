@@ -14,6 +14,8 @@ set -eu
 # shellcheck source=tests/integration/common.sh
 . "$PP_SRCDIR/tests/integration/common.sh"
 
+unset LIBPROXYPROTO_KEEP_HEADER LIBPROXYPROTO_GETSOCKNAME
+
 require_env LIBPROXYPROTO_SO PP_HELPERS PP_BUILDDIR
 PATH=$PATH:/usr/sbin:/sbin
 require_tool haproxy openssl nc timeout python3
