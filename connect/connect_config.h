@@ -5,12 +5,26 @@
 
 namespace proxyproto {
 
+// The most TLV bytes LIBPROXYPROTO_TLVS may describe.
+inline constexpr size_t tlvs_capacity = 2048;
+
 struct connect_config {
   unsigned version;               // LIBPROXYPROTO_VERSION: 0, 1 or 2
   bool debug;                     // LIBPROXYPROTO_DEBUG
   bool source_ok;                 // ADDR and PORT both parsed
   address_family source_family;   // LIBPROXYPROTO_ADDR: inet or inet6
   ip_endpoint source;             // LIBPROXYPROTO_ADDR, LIBPROXYPROTO_PORT
+  command cmd;                    // LIBPROXYPROTO_COMMAND: proxy or local
+  // LIBPROXYPROTO_DESTINATION_ADDR / _PORT: replace the connected-to
+  // address / port in the header (each on its own).
+  bool destination_address_set;
+  address_family destination_family;
+  ip_endpoint destination;
+  bool destination_port_set;
+  // LIBPROXYPROTO_TLVS (v2 only), parsed once; see core/tlv_setting.h.
+  uint8_t tlvs[tlvs_capacity];
+  size_t tlvs_length;
+  bool add_crc32c;
 };
 
 inline constexpr unsigned default_connect_version = 2;

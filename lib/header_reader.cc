@@ -25,6 +25,7 @@
 #include "core/inet_text.h"
 #include "core/proxy_header.h"
 #include "core/sockaddr_convert.h"
+#include "header_hooks.h"
 #include "runtime/log.h"
 
 namespace proxyproto {
@@ -85,9 +86,7 @@ bool consume(int fd, uint8_t *buf, size_t length) noexcept {
 void header_consumed(int fd, const uint8_t *bytes, size_t length,
                      const header &h, int listener_family,
                      header_verdict *out) noexcept {
-  (void)fd;
-  (void)bytes;
-  (void)length;
+  on_header_consumed(fd, bytes, length, h);  // kept, logged decoded
   // §2.1 UNKNOWN, §2.2 LOCAL and AF_UNSPEC/AF_UNIX/DGRAM: consumed, but the
   // real endpoints stand, as for a direct connection.
   if (h.cmd != command::proxy || h.proto != transport::stream ||
@@ -98,15 +97,6 @@ void header_consumed(int fd, const uint8_t *bytes, size_t length,
   out->source_len =
       endpoint_to_sockaddr(h.family, h.source, listener_family, &out->source);
   out->has_source = out->source_len != 0;
-  if (debug_logging()) {
-    char text[ipv6_text_max + 1];
-    const size_t n = h.family == address_family::inet
-                         ? format_ipv4(h.source.address, text, sizeof text - 1)
-                         : format_ipv6(h.source.address, text, sizeof text - 1);
-    text[n] = '\0';
-    PP_DEBUG("v%u header consumed (%zu bytes): source %s port %u", h.version,
-             h.length, text, h.source.port);
-  }
 }
 
 // With bytes queued but no header complete, only a zero-timeout poll tells

@@ -29,6 +29,7 @@
 #include "core/sockaddr_convert.h"
 #include "fd_table.h"
 #include "header_reader.h"
+#include "header_store.h"
 #include "pending_pool.h"
 #include "runtime/export.h"
 #include "runtime/log.h"
@@ -264,6 +265,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     // A fresh descriptor has no record: clear what a number reused behind
     // our back (a close that bypassed close()) may have left.
     fd_table::forget(c.fd);
+    header_store::forget(c.fd);
     if (waker::is_wakeup(c.peer, c.peer_len)) {
       real::close(c.fd);
       continue;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fd_table.h"
+#include "header_store.h"
 #include "pending_pool.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
@@ -22,6 +23,7 @@ extern "C" {
 PROXYPROTO_EXPORT int close(int fd) {
   proxyproto::fd_table::forget(fd);
   proxyproto::pending::forget_descriptor(fd);
+  proxyproto::header_store::forget(fd);
   return proxyproto::real::close(fd);
 }
 
@@ -36,6 +38,7 @@ PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   if (fd >= 0 && oldfd != newfd) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::fd_table::copy(oldfd, newfd);
+    proxyproto::header_store::forget(newfd);
   }
   return fd;
 }
@@ -45,6 +48,7 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   if (fd >= 0) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::fd_table::copy(oldfd, newfd);
+    proxyproto::header_store::forget(newfd);
   }
   return fd;
 }
@@ -58,6 +62,7 @@ PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC)) {
     proxyproto::fd_table::forget_range(first, last);
     proxyproto::pending::forget_descriptors(first, last);
+    proxyproto::header_store::forget_range(first, last);
   }
   return proxyproto::real::close_range(first, last, flags);
 }

@@ -91,6 +91,17 @@ int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept {
   return as_int(syscall(SYS_connect, fd, addr, addrlen));
 }
 
+// issue 7: LIBPROXYPROTO_GETSOCKNAME
+namespace {
+using getsockname_fn = int(int, sockaddr *, socklen_t *);
+constinit next_symbol<getsockname_fn> next_getsockname{"getsockname"};
+}  // namespace
+
+int getsockname(int fd, sockaddr *addr, socklen_t *addrlen) noexcept {
+  if (auto *fn = next_getsockname.get()) return fn(fd, addr, addrlen);
+  return as_int(syscall(SYS_getsockname, fd, addr, addrlen));
+}
+
 }  // namespace proxyproto::real
 
 namespace proxyproto::real {

@@ -1,0 +1,209 @@
+// Kept headers, one private anonymous mapping per connection.
+//
+// Shape: as fd_table, a two-level array indexed by descriptor number whose
+// pages of record pointers are mapped on first use. Each record is its own
+// mapping, sized to its header (one page for usual headers, at most
+// 16 + 65535 bytes plus the record's head, i.e. 17 pages), and unmapped when
+// the descriptor is closed or replaced: memory is bounded by the number of
+// open kept connections.
+//
+// Reuse of a number: the record carries the socket's st_dev/st_ino, taken
+// when it was stored. A descriptor closed behind the library's back (a raw
+// close system call) and reused for another socket has another inode, so a
+// stale record is never returned for it.
+//
+// Concurrency: a record is replaced and read under one of 64 mutexes chosen
+// by descriptor number, so a reader never sees a record being unmapped; the
+// mapping and unmapping themselves happen outside the lock. After fork() the
+// child re-initialises the mutexes (another thread may have held one).
+#include "header_store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "core/proxy_header.h"
+
+namespace proxyproto::header_store {
+
+namespace {
+
+struct record {
+  dev_t device;
+  ino_t inode;
+  size_t mapped;  // bytes of this record's mapping
+  size_t length;  // header bytes
+  sockaddr_storage destination;
+  socklen_t destination_length;
+  bool for_api;  // bytes hold the header (else only the destination is kept)
+  uint8_t bytes[];
+};
+
+constexpr unsigned page_bits = 15;
+constexpr size_t page_entries = size_t{1} << page_bits;
+constexpr size_t page_count = size_t{1} << 15;
+constexpr size_t page_bytes = page_entries * sizeof(std::atomic<record *>);
+constexpr size_t lock_count = 64;
+
+constinit std::atomic<std::atomic<record *> *> pages[page_count] = {};
+constinit pthread_mutex_t locks[lock_count] = {
+#define PP_LOCK4 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
+                 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+#define PP_LOCK16 PP_LOCK4, PP_LOCK4, PP_LOCK4, PP_LOCK4
+    PP_LOCK16, PP_LOCK16, PP_LOCK16, PP_LOCK16
+#undef PP_LOCK16
+#undef PP_LOCK4
+};
+constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+void reinit_locks_in_child() noexcept {
+  for (auto &lock : locks) pthread_mutex_init(&lock, nullptr);
+}
+
+void register_atfork() noexcept {
+  pthread_atfork(nullptr, nullptr, reinit_locks_in_child);
+}
+
+class stripe_lock {
+ public:
+  explicit stripe_lock(int fd) noexcept
+      : lock_(&locks[static_cast<size_t>(fd) % lock_count]) {
+    pthread_mutex_lock(lock_);
+  }
+  ~stripe_lock() { pthread_mutex_unlock(lock_); }
+  stripe_lock(const stripe_lock &) = delete;
+  stripe_lock &operator=(const stripe_lock &) = delete;
+
+ private:
+  pthread_mutex_t *lock_;
+};
+
+std::atomic<record *> *slot(int fd, bool create) noexcept {
+  if (fd < 0) return nullptr;
+  const size_t index = static_cast<size_t>(fd);
+  const size_t page_index = index >> page_bits;
+  if (page_index >= page_count) return nullptr;
+  std::atomic<record *> *page = pages[page_index].load(std::memory_order_acquire);
+  if (page == nullptr) {
+    if (!create) return nullptr;
+    pthread_once(&atfork_once, register_atfork);
+    void *mem = mmap(nullptr, page_bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return nullptr;
+    auto *fresh = static_cast<std::atomic<record *> *>(mem);
+    if (pages[page_index].compare_exchange_strong(page, fresh,
+                                                  std::memory_order_acq_rel,
+                                                  std::memory_order_acquire))
+      page = fresh;
+    else
+      munmap(mem, page_bytes);
+  }
+  return &page[index & (page_entries - 1)];
+}
+
+void release(record *r) noexcept {
+  if (r != nullptr) munmap(r, r->mapped);
+}
+
+bool same_socket(const record *r, const struct stat &st) noexcept {
+  return r->device == st.st_dev && r->inode == st.st_ino;
+}
+
+}  // namespace
+
+bool store(int fd, const uint8_t *bytes, size_t length,
+           const sockaddr_storage &destination,
+           socklen_t destination_length, bool for_api) noexcept {
+  if (length > v2_max_length) return false;
+  if (!for_api) length = 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  std::atomic<record *> *s = slot(fd, true);
+  if (s == nullptr) return false;
+  const size_t mapped = sizeof(record) + length;
+  void *mem = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return false;
+  auto *r = static_cast<record *>(mem);
+  r->device = st.st_dev;
+  r->inode = st.st_ino;
+  r->mapped = mapped;
+  r->length = length;
+  r->destination = destination;
+  r->destination_length = destination_length;
+  r->for_api = for_api;
+  std::memcpy(r->bytes, bytes, length);
+  record *old;
+  {
+    stripe_lock lock(fd);
+    old = s->exchange(r, std::memory_order_acq_rel);
+  }
+  release(old);
+  return true;
+}
+
+ssize_t copy(int fd, void *buf, size_t capacity) noexcept {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    errno = EBADF;
+    return -1;
+  }
+  std::atomic<record *> *s = slot(fd, false);
+  if (s != nullptr && s->load(std::memory_order_relaxed) != nullptr) {
+    stripe_lock lock(fd);
+    const record *r = s->load(std::memory_order_acquire);
+    if (r != nullptr && r->for_api && same_socket(r, st)) {
+      if (r->length <= capacity && buf != nullptr)
+        std::memcpy(buf, r->bytes, r->length);
+      return static_cast<ssize_t>(r->length);
+    }
+  }
+  errno = ENOENT;
+  return -1;
+}
+
+bool destination(int fd, sockaddr_storage *addr, socklen_t *length) noexcept {
+  std::atomic<record *> *s = slot(fd, false);
+  if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  stripe_lock lock(fd);
+  const record *r = s->load(std::memory_order_acquire);
+  if (r == nullptr || !same_socket(r, st) || r->destination_length == 0)
+    return false;
+  *addr = r->destination;
+  *length = r->destination_length;
+  return true;
+}
+
+void forget(int fd) noexcept {
+  std::atomic<record *> *s = slot(fd, false);
+  if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return;
+  record *old;
+  {
+    stripe_lock lock(fd);
+    old = s->exchange(nullptr, std::memory_order_acq_rel);
+  }
+  release(old);
+}
+
+// Walks only the pages that exist, so close_range(3, ~0U, 0) in a process
+// that kept nothing costs a scan of the page pointers.
+void forget_range(unsigned first, unsigned last) noexcept {
+  for (size_t p = first >> page_bits; p < page_count && p <= (last >> page_bits);
+       ++p) {
+    if (pages[p].load(std::memory_order_acquire) == nullptr) continue;
+    const size_t begin = p << page_bits;
+    for (size_t i = 0; i < page_entries; ++i) {
+      const size_t fd = begin + i;
+      if (fd < first || fd > last) continue;
+      forget(static_cast<int>(fd));
+    }
+  }
+}
+
+}  // namespace proxyproto::header_store
