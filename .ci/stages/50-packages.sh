@@ -18,7 +18,7 @@ step() { printf -- '-- %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 [ -f "$top/Makefile" ] || { echo "50-packages: run configure in $top first" >&2; exit 1; }
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$top/Makefile")
-packages=(libproxyproto0 libproxyproto-connect0 libproxyproto-common libproxyproto-dev)
+packages=(libproxyproto0 libproxyproto-connect0 libproxyproto-common libproxyproto-dev libproxyproto-tools)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pp-packages.XXXXXX")
 installed=no
@@ -69,7 +69,8 @@ step "install the .debs with apt-get"
 installed=yes
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   ./libproxyproto0_*.deb ./libproxyproto-connect0_*.deb \
-  ./libproxyproto-common_*.deb ./libproxyproto-dev_*.deb >/dev/null
+  ./libproxyproto-common_*.deb ./libproxyproto-dev_*.deb \
+  ./libproxyproto-tools_*.deb >/dev/null
 
 step "smoke test from the installed files"
 bash "$top/debian/tests/installed-smoke"
