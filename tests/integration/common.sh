@@ -258,26 +258,34 @@ pp_hex() {
   od -An -v -tx1 | tr -d ' \n'
 }
 
-# pp_start_server VAR-PID VAR-PORT OUTFILE [ENV=VALUE...] -- [pp_server args]
-# Starts pp_server under libproxyproto.so with the given environment, waits
-# until it printed its port.
-pp_start_server() {
-  local __pidvar=$1 __portvar=$2 __out=$3 __spid __sport
-  shift 3
+# pp_start_preloaded PROGRAM LIFETIME VAR-PID VAR-PORT OUTFILE [ENV=VALUE...]
+#   -- [PROGRAM args]
+# Starts PROGRAM under libproxyproto.so with the given environment, killed
+# after LIFETIME seconds at the latest, and waits until it printed "port N"
+# (or "unix PATH"): VAR-PORT gets N (or PATH).
+pp_start_preloaded() {
+  local __program=$1 __lifetime=$2 __pidvar=$3 __portvar=$4 __out=$5 __spid __sport
+  shift 5
   local __envs=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do
     __envs+=("$1")
     shift
   done
   [ $# -gt 0 ] && shift
-  pp_bg __spid timeout 30 env "${__envs[@]}" \
+  pp_bg __spid timeout "$__lifetime" env "${__envs[@]}" \
     LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
-    "$PP_HELPERS/pp_server" "$@" >"$__out" 2>"$__out.err"
-  pp_wait_for_line "$__out" '^port [0-9]+$' "$PP_DEADLINE" "$__spid" ||
-    pp_fatal "pp_server did not start: $(cat "$__out.err" 2>/dev/null)"
-  __sport=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$__out" | head -n1)
+    "$__program" "$@" >"$__out" 2>"$__out.err"
+  pp_wait_for_line "$__out" '^(port [0-9]+|unix .+)$' "$PP_DEADLINE" "$__spid" ||
+    pp_fatal "${__program##*/} did not start: $(cat "$__out.err" 2>/dev/null)"
+  __sport=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p; s/^unix //p' "$__out" | head -n1)
   printf -v "$__pidvar" '%s' "$__spid"
   printf -v "$__portvar" '%s' "$__sport"
+}
+
+# pp_start_server VAR-PID VAR-PORT OUTFILE [ENV=VALUE...] -- [pp_server args]
+# pp_server under libproxyproto.so, for at most 30 s.
+pp_start_server() {
+  pp_start_preloaded "$PP_HELPERS/pp_server" 30 "$@"
 }
 
 # pp_conn_line FILE [N]: the Nth (default 1st) "conn" line pp_server printed.

@@ -13,25 +13,10 @@ LOAD_SERVER=$PP_SERVERS/load_server
 LOAD_CLIENT=$PP_SERVERS/load_client
 
 # ls_start VAR-PID VAR-PORT OUTFILE [ENV=VALUE...] -- [load_server args]
-# Starts load_server under libproxyproto.so (bounded by timeout 120) and
-# waits until it listens. VAR-PORT gets the port, or the path for --unix.
+# load_server under libproxyproto.so, for at most 120 s. VAR-PORT gets the
+# port, or the path for --unix.
 ls_start() {
-  local __pidvar=$1 __portvar=$2 __out=$3 __spid __sport
-  shift 3
-  local __envs=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do
-    __envs+=("$1")
-    shift
-  done
-  [ $# -gt 0 ] && shift
-  pp_bg __spid timeout 120 env "${__envs[@]}" \
-    LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
-    "$LOAD_SERVER" "$@" >"$__out" 2>"$__out.err"
-  pp_wait_for_line "$__out" '^(port [0-9]+|unix .+)$' "$PP_DEADLINE" "$__spid" ||
-    pp_fatal "load_server did not start: $(cat "$__out.err" 2>/dev/null)"
-  __sport=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p; s/^unix //p' "$__out" | head -n1)
-  printf -v "$__pidvar" '%s' "$__spid"
-  printf -v "$__portvar" '%s' "$__sport"
+  pp_start_preloaded "$LOAD_SERVER" 120 "$@"
 }
 
 # ls_summary OUTFILE PID: wait (bounded) for load_server to exit and print
