@@ -91,7 +91,7 @@ int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept {
   return as_int(syscall(SYS_connect, fd, addr, addrlen));
 }
 
-// issue 7: LIBPROXYPROTO_GETSOCKNAME
+// getsockname: the kernel's answer, for LIBPROXYPROTO_GETSOCKNAME's interposer.
 namespace {
 using getsockname_fn = int(int, sockaddr *, socklen_t *);
 constinit next_symbol<getsockname_fn> next_getsockname{"getsockname"};

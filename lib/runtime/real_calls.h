@@ -16,7 +16,6 @@ int dup2(int oldfd, int newfd) noexcept;
 int dup3(int oldfd, int newfd, int flags) noexcept;
 int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept;
 int close_range(unsigned first, unsigned last, int flags) noexcept;
-// issue 7: LIBPROXYPROTO_GETSOCKNAME
 int getsockname(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
 
 }  // namespace proxyproto::real

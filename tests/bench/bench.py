@@ -685,7 +685,7 @@ def report(cfg, timed, syscalls, instructions, preload):
           " of CPU per short connection bound its connections/s ratio at about %.3f"
           " on this machine." % (cpu / 1000, cpu / (cpu + 2 * pk)))
 
-    # Targets of issue 8.
+    # The targets make bench --enforce holds the library to.
     w("")
     w("Targets:")
 

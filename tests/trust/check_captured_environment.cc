@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "captured_environment.h"
 #include "check_trust.h"
+#include "settings/captured_environment.h"
 
 using proxyproto::capture_environment;
 using proxyproto::captured_config_path;

@@ -28,8 +28,8 @@ tests_trust_check_trust_SOURCES = \
 	tests/trust/check_setting_sources.cc \
 	tests/trust/check_activation_rule.cc \
 	tests/trust/check_captured_environment.cc \
-	lib/captured_environment.h \
-	lib/captured_environment.cc
+	lib/settings/captured_environment.h \
+	lib/settings/captured_environment.cc
 tests_trust_check_trust_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
 tests_trust_check_trust_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
 TESTS += tests/trust/check_trust

@@ -1,6 +1,6 @@
-// accept(2) and accept4(2): take a connection from the kernel, read its
-// PROXY header, and return it with the header's source address, without
-// letting a slow or silent client hold up the others.
+// The accept flow behind accept(2) and accept4(2): take a connection from
+// the kernel, read its PROXY header, and return it with the header's source
+// address, without letting a slow or silent client hold up the others.
 //
 // The flow, for each connection the kernel hands over:
 //  1. connection_scope(listener, peer) decides whether it carries a header
@@ -17,6 +17,8 @@
 //     makes the listener readable again when one becomes ready.
 // A connection whose header is malformed (or absent, under must-use) is
 // closed here and never reaches the application.
+#include "accept/accept_flow.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,17 +26,16 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "config.h"
-#include "connection_scope.h"
+#include "accept/connection_scope.h"
+#include "accept/header_reader.h"
+#include "accept/pending_pool.h"
+#include "accept/waker.h"
 #include "core/sockaddr_convert.h"
-#include "fd_table.h"
-#include "header_reader.h"
-#include "header_store.h"
-#include "pending_pool.h"
-#include "runtime/export.h"
+#include "records/kept_headers.h"
+#include "records/peer_addresses.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
-#include "waker.h"
+#include "settings/server_settings.h"
 
 namespace proxyproto {
 
@@ -77,7 +78,7 @@ int deliver(const accept_call &k, pending::connection &c,
     restore_low_water(c.fd, &c.saved_low_water);
   }
   if (fate == connection_fate::proxied) {
-    fd_table::store(c.fd, v.source, v.source_len);
+    peer_addresses::store(c.fd, v.source, v.source_len);
     copy_sockaddr_truncated(v.source, v.source_len, k.addr, k.addrlen);
   } else {
     copy_sockaddr_truncated(c.peer, c.peer_len, k.addr, k.addrlen);
@@ -223,8 +224,10 @@ header_state wait_briefly(accept_call &k, pending::connection &c,
   return state;
 }
 
+}  // namespace
+
 int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
-                      int flags) {
+                      int flags) noexcept {
   const server_config &config = server_settings();
   // Inert when disabled, and when the caller's arguments are such that the
   // kernel must answer with an error (addr without addrlen): let it.
@@ -264,17 +267,16 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     if (c.fd < 0) return c.fd;
     // A fresh descriptor has no record: clear what a number reused behind
     // our back (a close that bypassed close()) may have left.
-    fd_table::forget(c.fd);
-    header_store::forget(c.fd);
+    peer_addresses::forget(c.fd);
+    kept_headers::forget(c.fd);
     if (waker::is_wakeup(c.peer, c.peer_len)) {
       real::close(c.fd);
       continue;
     }
     c.listener_family = c.peer.ss_family;
 
-    // ---- Trust and scope (issue 5): the one decision whether to read a
-    // header at all (socket kind, `ports`, `allow`, activation); see
-    // connection_scope.h.
+    // Trust and scope: the one decision whether to read a header at all
+    // (socket kind, `ports`, `allow`, activation); see connection_scope.h.
     switch (connection_scope(listener, c.peer, c.peer_len)) {
       case scope_decision::handle:
         break;
@@ -285,7 +287,6 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
         real::close(c.fd);
         continue;
     }
-    // ---- end of trust and scope
 
     header_verdict v;
     header_state state =
@@ -310,19 +311,4 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   }
 }
 
-}  // namespace
-
 }  // namespace proxyproto
-
-extern "C" {
-
-PROXYPROTO_EXPORT int accept(int fd, sockaddr *addr, socklen_t *addrlen) {
-  return proxyproto::accept_connection(fd, addr, addrlen, 0);
-}
-
-PROXYPROTO_EXPORT int accept4(int fd, sockaddr *addr, socklen_t *addrlen,
-                              int flags) {
-  return proxyproto::accept_connection(fd, addr, addrlen, flags);
-}
-
-}  // extern "C"

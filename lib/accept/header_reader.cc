@@ -13,7 +13,7 @@
 // fixed bytes announce a total larger than the stack buffer, a buffer of
 // exactly that size is mmap()ed for this look and unmapped before
 // returning; memory per look is bounded by the protocol's maximum.
-#include "header_reader.h"
+#include "accept/header_reader.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,10 +22,10 @@
 
 #include <cstdint>
 
+#include "accept/consumed_header.h"
 #include "core/inet_text.h"
 #include "core/proxy_header.h"
 #include "core/sockaddr_convert.h"
-#include "header_hooks.h"
 #include "runtime/log.h"
 
 namespace proxyproto {

@@ -11,7 +11,7 @@
 // big, not a regular file, a malformed line, an unknown key) makes the
 // library trust no proxy and serve no port; an invalid `allow` trusts
 // nobody; an invalid `ports` matches nothing. Each is reported.
-#include "config.h"
+#include "settings/server_settings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +22,15 @@
 
 #include <cstring>
 
-#include "captured_environment.h"
 #include "core/activation_rule.h"
 #include "core/proxy_header.h"
 #include "core/setting_sources.h"
 #include "core/setting_values.h"
-#include "main_program.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
-#include "setting_report.h"
+#include "settings/captured_environment.h"
+#include "settings/main_program.h"
+#include "settings/setting_report.h"
 
 #ifndef PP_SYSTEM_CONFIG
 #define PP_SYSTEM_CONFIG "/etc/libproxyproto.conf"

@@ -4,7 +4,7 @@
 
 #include <sys/socket.h>
 
-namespace proxyproto::fd_table {
+namespace proxyproto::peer_addresses {
 
 // Records `addr` for `fd`, replacing any earlier record. Returns false when
 // no record can be kept (fd beyond the table, or no memory for its page);
@@ -23,4 +23,4 @@ void forget_range(unsigned first, unsigned last) noexcept;
 // Makes `to` carry the record of `from`, or none if `from` has none (dup*).
 void copy(int from, int to) noexcept;
 
-}  // namespace proxyproto::fd_table
+}  // namespace proxyproto::peer_addresses

@@ -5,8 +5,8 @@
 
 #include <cstring>
 
+#include "api/convert.h"
 #include "core/sockaddr_convert.h"
-#include "public_convert.h"
 #include "runtime/export.h"
 
 namespace proxyproto {

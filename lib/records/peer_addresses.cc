@@ -22,7 +22,7 @@
 // thread would leave an odd sequence behind in the child, so a child
 // handler (registered once, on the first page allocation) makes every odd
 // entry even and empty again. No lock is ever held across fork().
-#include "fd_table.h"
+#include "records/peer_addresses.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -32,7 +32,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace proxyproto::fd_table {
+namespace proxyproto::peer_addresses {
 
 namespace {
 
@@ -205,4 +205,4 @@ void copy(int from, int to) noexcept {
     forget(to);
 }
 
-}  // namespace proxyproto::fd_table
+}  // namespace proxyproto::peer_addresses

@@ -12,7 +12,7 @@
 
 #include <cstddef>
 
-#include "config.h"
+#include "settings/server_settings.h"
 
 namespace proxyproto {
 

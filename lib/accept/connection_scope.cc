@@ -1,14 +1,14 @@
-#include "connection_scope.h"
+#include "accept/connection_scope.h"
 
 #include <netinet/in.h>
 
 #include <cstdint>
 
-#include "config.h"
 #include "core/address_list.h"
 #include "core/port_list.h"
 #include "core/proxy_header.h"
 #include "runtime/log.h"
+#include "settings/server_settings.h"
 
 namespace proxyproto {
 

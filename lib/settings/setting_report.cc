@@ -1,4 +1,4 @@
-#include "setting_report.h"
+#include "settings/setting_report.h"
 
 #include <errno.h>
 #include <sys/socket.h>

@@ -12,24 +12,24 @@
 #include <linux/close_range.h>
 #include <unistd.h>
 
-#include "fd_table.h"
-#include "header_store.h"
-#include "pending_pool.h"
+#include "accept/pending_pool.h"
+#include "records/kept_headers.h"
+#include "records/peer_addresses.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 
 extern "C" {
 
 PROXYPROTO_EXPORT int close(int fd) {
-  proxyproto::fd_table::forget(fd);
+  proxyproto::peer_addresses::forget(fd);
   proxyproto::pending::forget_descriptor(fd);
-  proxyproto::header_store::forget(fd);
+  proxyproto::kept_headers::forget(fd);
   return proxyproto::real::close(fd);
 }
 
 PROXYPROTO_EXPORT int dup(int oldfd) {
   const int fd = proxyproto::real::dup(oldfd);
-  if (fd >= 0) proxyproto::fd_table::copy(oldfd, fd);
+  if (fd >= 0) proxyproto::peer_addresses::copy(oldfd, fd);
   return fd;
 }
 
@@ -37,8 +37,8 @@ PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   const int fd = proxyproto::real::dup2(oldfd, newfd);
   if (fd >= 0 && oldfd != newfd) {
     proxyproto::pending::forget_descriptor(newfd);
-    proxyproto::fd_table::copy(oldfd, newfd);
-    proxyproto::header_store::forget(newfd);
+    proxyproto::peer_addresses::copy(oldfd, newfd);
+    proxyproto::kept_headers::forget(newfd);
   }
   return fd;
 }
@@ -47,8 +47,8 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   const int fd = proxyproto::real::dup3(oldfd, newfd, flags);
   if (fd >= 0) {
     proxyproto::pending::forget_descriptor(newfd);
-    proxyproto::fd_table::copy(oldfd, newfd);
-    proxyproto::header_store::forget(newfd);
+    proxyproto::peer_addresses::copy(oldfd, newfd);
+    proxyproto::kept_headers::forget(newfd);
   }
   return fd;
 }
@@ -60,9 +60,9 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
 // the table is unshared first, and this process's copy is still closed.
 PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC)) {
-    proxyproto::fd_table::forget_range(first, last);
+    proxyproto::peer_addresses::forget_range(first, last);
     proxyproto::pending::forget_descriptors(first, last);
-    proxyproto::header_store::forget_range(first, last);
+    proxyproto::kept_headers::forget_range(first, last);
   }
   return proxyproto::real::close_range(first, last, flags);
 }

@@ -6,10 +6,10 @@
 #include <sys/socket.h>
 
 #include "core/sockaddr_convert.h"
-#include "header_hooks.h"
-#include "header_store.h"
+#include "records/kept_headers.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
+#include "settings/header_features.h"
 
 extern "C" PROXYPROTO_EXPORT int getsockname(int fd, sockaddr *addr,
                                              socklen_t *addrlen) {
@@ -23,7 +23,7 @@ extern "C" PROXYPROTO_EXPORT int getsockname(int fd, sockaddr *addr,
   sockaddr_storage recorded;
   socklen_t recorded_len = 0;
   if (real::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &local_len) != 0 ||
-      !header_store::destination(fd, &recorded, &recorded_len))
+      !kept_headers::destination(fd, &recorded, &recorded_len))
     return real::getsockname(fd, addr, addrlen);
   ip_endpoint endpoint;
   const address_family family = sockaddr_to_endpoint(

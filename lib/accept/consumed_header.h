@@ -1,6 +1,6 @@
-// The calls the accept path makes into the "whole header" features (the
-// public API's kept headers, LIBPROXYPROTO_GETSOCKNAME, the decoded debug
-// line), so that the reader and the interposers hold one line each.
+// The one call the accept path makes when a header leaves the socket, so
+// that the whole-header features (kept headers for the public API and
+// getsockname(), the decoded debug line) cost the reader one line.
 #pragma once
 
 #include <cstddef>
@@ -16,10 +16,5 @@ namespace proxyproto {
 // neither is on.
 void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
                         const header &parsed) noexcept;
-
-// LIBPROXYPROTO_KEEP_HEADER or proxyproto_keep_headers().
-bool keeping_headers() noexcept;
-// LIBPROXYPROTO_GETSOCKNAME.
-bool getsockname_reports_destination() noexcept;
 
 }  // namespace proxyproto

@@ -16,7 +16,7 @@
 // by descriptor number, so a reader never sees a record being unmapped; the
 // mapping and unmapping themselves happen outside the lock. After fork() the
 // child re-initialises the mutexes (another thread may have held one).
-#include "header_store.h"
+#include "records/kept_headers.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -28,7 +28,7 @@
 
 #include "core/proxy_header.h"
 
-namespace proxyproto::header_store {
+namespace proxyproto::kept_headers {
 
 namespace {
 
@@ -206,4 +206,4 @@ void forget_range(unsigned first, unsigned last) noexcept {
   }
 }
 
-}  // namespace proxyproto::header_store
+}  // namespace proxyproto::kept_headers

@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "header_reader.h"
+#include "accept/header_reader.h"
 
 namespace proxyproto::pending {
 

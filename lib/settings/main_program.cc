@@ -1,4 +1,4 @@
-#include "main_program.h"
+#include "settings/main_program.h"
 
 #include <elf.h>
 #include <link.h>

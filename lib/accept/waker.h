@@ -26,7 +26,4 @@ void notice_parked() noexcept;
 // outstanding.
 bool is_wakeup(const sockaddr_storage &peer, socklen_t peer_len) noexcept;
 
-// The child of fork() has no waker thread; the next park starts one.
-void after_fork_in_child() noexcept;
-
 }  // namespace proxyproto::waker

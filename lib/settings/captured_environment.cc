@@ -1,4 +1,4 @@
-#include "captured_environment.h"
+#include "settings/captured_environment.h"
 
 #include <errno.h>
 #include <sys/auxv.h>

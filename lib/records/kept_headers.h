@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace proxyproto::header_store {
+namespace proxyproto::kept_headers {
 
 // Keeps, for `fd`, the destination address to report from getsockname()
 // (destination_length 0: none) and, when `for_api`, a copy of the header
@@ -34,4 +34,4 @@ void forget(int fd) noexcept;
 // forget() for every descriptor from first to last: close_range().
 void forget_range(unsigned first, unsigned last) noexcept;
 
-}  // namespace proxyproto::header_store
+}  // namespace proxyproto::kept_headers

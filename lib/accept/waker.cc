@@ -14,7 +14,7 @@
 // The thread blocks every signal, allocates nothing beyond its stack, and
 // reaches the kernel by raw system calls so that no other preloaded library
 // (libproxyproto_connect.so among them) sees its connections.
-#include "waker.h"
+#include "accept/waker.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,10 +30,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "config.h"
-#include "header_reader.h"
-#include "pending_pool.h"
+#include "accept/header_reader.h"
+#include "accept/pending_pool.h"
 #include "runtime/log.h"
+#include "settings/server_settings.h"
 
 namespace proxyproto::waker {
 
@@ -61,6 +61,7 @@ constinit std::atomic<int> parked_signal{-1};
 // Set while a signal is written and not yet read: one write per round at
 // most, however many connections a burst parks.
 constinit std::atomic<bool> signal_pending{false};
+constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 bool same_source(const sockaddr_storage &a, socklen_t a_len,
                  const sockaddr_storage &b, socklen_t b_len) noexcept {
@@ -263,12 +264,29 @@ void *waker_main(void *) {
   return nullptr;
 }
 
+// The child of fork() has no waker thread; its next park starts one.
+void after_fork_in_child() noexcept {
+  pthread_mutex_init(&table_mutex, nullptr);
+  for (wakeup_entry &e : table) e.sent_ms = 0;
+  outstanding.store(0, std::memory_order_relaxed);
+  started.store(false, std::memory_order_relaxed);
+  // The eventfd is the parent's waker's; the child's waker makes its own.
+  const int fd = parked_signal.exchange(-1, std::memory_order_relaxed);
+  if (fd >= 0) syscall(SYS_close, fd);
+  signal_pending.store(false, std::memory_order_relaxed);
+}
+
+void register_atfork() noexcept {
+  pthread_atfork(nullptr, nullptr, after_fork_in_child);
+}
+
 }  // namespace
 
 void ensure_running() noexcept {
   if (started.load(std::memory_order_acquire)) return;
   bool expected = false;
   if (!started.compare_exchange_strong(expected, true)) return;
+  pthread_once(&atfork_once, register_atfork);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -312,17 +330,6 @@ bool is_wakeup(const sockaddr_storage &peer, socklen_t peer_len) noexcept {
   }
   pthread_mutex_unlock(&table_mutex);
   return found;
-}
-
-void after_fork_in_child() noexcept {
-  pthread_mutex_init(&table_mutex, nullptr);
-  for (wakeup_entry &e : table) e.sent_ms = 0;
-  outstanding.store(0, std::memory_order_relaxed);
-  started.store(false, std::memory_order_relaxed);
-  // The eventfd is the parent's waker's; the child's waker makes its own.
-  const int fd = parked_signal.exchange(-1, std::memory_order_relaxed);
-  if (fd >= 0) syscall(SYS_close, fd);
-  signal_pending.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace proxyproto::waker

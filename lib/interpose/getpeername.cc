@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "core/sockaddr_convert.h"
-#include "fd_table.h"
+#include "records/peer_addresses.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 
@@ -15,7 +15,7 @@ extern "C" PROXYPROTO_EXPORT int getpeername(int fd, sockaddr *addr,
   socklen_t recorded_len = 0;
   // Bad pointers get the kernel's own error.
   if (addr != nullptr && addrlen != nullptr &&
-      proxyproto::fd_table::lookup(fd, &recorded, &recorded_len)) {
+      proxyproto::peer_addresses::lookup(fd, &recorded, &recorded_len)) {
     proxyproto::copy_sockaddr_truncated(recorded, recorded_len, addr, addrlen);
     return 0;
   }

@@ -8,7 +8,7 @@
 // parent; the child starts with a fresh mutex and an empty pool, and closes
 // its copies of the parked descriptors: those connections belong to the
 // parent, whose accept() will settle them. No lock is held across fork().
-#include "pending_pool.h"
+#include "accept/pending_pool.h"
 
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -17,7 +17,6 @@
 
 #include <atomic>
 
-#include "waker.h"
 
 namespace proxyproto::pending {
 
@@ -74,7 +73,6 @@ void after_fork_child() noexcept {
   parked_total.store(0, std::memory_order_relaxed);
   pthread_mutex_init(&pool_mutex, nullptr);
   pthread_cond_init(&parked_cond, nullptr);
-  waker::after_fork_in_child();
 }
 
 void register_atfork() noexcept {

@@ -1,0 +1,16 @@
+# ---- lib/accept: the accept engine --------------------------------------------
+# Which connections carry a header, reading it without blocking, parking
+# the ones whose header is late, and handing each out when it is settled.
+lib_libproxyproto_engine_la_SOURCES += \
+	lib/accept/accept_flow.h \
+	lib/accept/accept_flow.cc \
+	lib/accept/connection_scope.h \
+	lib/accept/connection_scope.cc \
+	lib/accept/header_reader.h \
+	lib/accept/header_reader.cc \
+	lib/accept/consumed_header.h \
+	lib/accept/consumed_header.cc \
+	lib/accept/pending_pool.h \
+	lib/accept/pending_pool.cc \
+	lib/accept/waker.h \
+	lib/accept/waker.cc

@@ -1,0 +1,9 @@
+# ---- lib/interpose: the exported libc functions --------------------------------
+# Each a few lines over the rooms above; the only sources of
+# libproxyproto.la itself, so that the white-box tests can link the engine
+# (lib/libproxyproto_engine.la) without interposing anything.
+lib_libproxyproto_la_SOURCES += \
+	lib/interpose/accept.cc \
+	lib/interpose/getpeername.cc \
+	lib/interpose/getsockname.cc \
+	lib/interpose/fd_lifetime.cc

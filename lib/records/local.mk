@@ -1,0 +1,8 @@
+# ---- lib/records: what is remembered per descriptor ---------------------------
+# The peer address that getpeername() reports, and the headers kept for the
+# public API and getsockname().
+lib_libproxyproto_engine_la_SOURCES += \
+	lib/records/peer_addresses.h \
+	lib/records/peer_addresses.cc \
+	lib/records/kept_headers.h \
+	lib/records/kept_headers.cc
