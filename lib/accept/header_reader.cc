@@ -115,6 +115,9 @@ header_state inspect_header(int fd, const server_config &config,
   out->has_source = false;
   out->source_len = 0;
   out->seen = 0;
+  // Set once a look has found the peer shut down: from then on every byte
+  // it will ever send is queued, so one more look settles the connection.
+  bool shut_down = false;
   for (;;) {
     const ssize_t n = recv(fd, buffer.data(), buffer.size(),
                            MSG_PEEK | MSG_DONTWAIT);
@@ -158,8 +161,11 @@ header_state inspect_header(int fd, const server_config &config,
         continue;
       }
     }
-    if (got > 0 && peer_has_shut_down(fd)) return header_state::hangup;
-    return header_state::need_more;
+    if (shut_down) return header_state::hangup;
+    // The rest of the header may have arrived with the FIN between the peek
+    // above and this poll: look again before calling it a cut header.
+    if (got == 0 || !peer_has_shut_down(fd)) return header_state::need_more;
+    shut_down = true;
   }
 }
 

@@ -30,11 +30,8 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
   if (versions & accept_v2) {
     switch (match_prefix(buf, len, v2_signature, sizeof v2_signature)) {
       case prefix_match::full:
-        // §2.2: the signature must be followed by version 2; any other
-        // version is not a header this receiver knows.
-        if (len == sizeof v2_signature) return {parse_status::need_more, defect::none, 0};
-        if ((buf[sizeof v2_signature] >> 4) != 2)
-          return {parse_status::not_proxy, defect::none, 0};
+        // parse_v2 decides the version byte: the twelve signature bytes
+        // start no other protocol, so any version but 2 is invalid.
         return parse_v2(buf, len, out);
       case prefix_match::partial:
         undecided = true;
@@ -76,6 +73,7 @@ const char *defect_name(defect d) noexcept {
     case defect::v1_bad_source_port: return "v1_bad_source_port";
     case defect::v1_bad_destination_port: return "v1_bad_destination_port";
     case defect::v1_trailing_bytes: return "v1_trailing_bytes";
+    case defect::v2_bad_version: return "v2_bad_version";
     case defect::v2_bad_command: return "v2_bad_command";
     case defect::v2_bad_family: return "v2_bad_family";
     case defect::v2_length_too_short: return "v2_length_too_short";

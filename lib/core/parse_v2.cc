@@ -147,9 +147,12 @@ parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept {
     return {parse_status::not_proxy, defect::none, 0};
   if (len <= sizeof v2_signature) return need_more();
 
-  // §2.2: the version nibble must be 2, and the receiver accepts only that.
+  // §2.2: "the receiver must only accept this value" (2). The signature
+  // was chosen so that no other protocol starts with it: a stream that
+  // does and then names another version is a broken header, not data
+  // (HAProxy fails it as "not a PROXY header" too).
   const uint8_t ver_cmd = buf[12];
-  if ((ver_cmd >> 4) != 2) return {parse_status::not_proxy, defect::none, 0};
+  if ((ver_cmd >> 4) != 2) return reject(defect::v2_bad_version);
   const uint8_t cmd = ver_cmd & 0xF;
   // §2.2: "Receivers must drop connections presenting unexpected values".
   if (cmd != command_local && cmd != command_proxy)

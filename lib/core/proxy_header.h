@@ -38,6 +38,7 @@ enum class defect : uint8_t {
   v1_bad_source_port,
   v1_bad_destination_port,
   v1_trailing_bytes,        // something between the last port and CRLF
+  v2_bad_version,           // §2.2: the signature, then any version but 2
   v2_bad_command,           // §2.2: LOCAL (0) and PROXY (1) only
   v2_bad_family,            // §2.2: the seven listed family/transport bytes
   v2_length_too_short,      // §2.2: len below the family's address block

@@ -349,6 +349,27 @@ START_TEST(large_v2_tlv_header_is_read_whole) {
 }
 END_TEST
 
+// The largest header (16 + 65535 bytes: two segments on loopback), then
+// data and the client's FIN at once, as a short request-response client
+// sends them. The FIN may be seen between the reader's look at the first
+// segment and its next one; the complete header must still be taken.
+START_TEST(largest_header_followed_by_fin_is_read_whole) {
+  constexpr int rounds = 24;
+  server s = start_server({}, {"--count", "24"});
+  bytes tlv = {0xE0, 0xFF, 0xF0};  // custom type filling the 65535 bytes
+  tlv.resize(3 + (65535 - 12 - 3), 0x5A);
+  const bytes h = make_header(hdr_version::v2, "8.8.4.4", 53, "127.0.0.1", 80, tlv);
+  ck_assert_uint_eq(h.size(), 16 + 65535);
+  for (int i = 0; i < rounds; ++i) {
+    const std::string line = exchange(s, concat(h, payload));
+    ck_assert_msg(!line.empty(), "round %d: the connection was dropped", i);
+    expect_contains(line, "accept=inet 8.8.4.4 53");
+    expect_data(line, payload);
+  }
+  stop_server(s);
+}
+END_TEST
+
 START_TEST(v2_with_valid_crc32c_is_accepted) {
   server s = start_server({}, {"--count", "1"});
   const std::string line = exchange(
@@ -449,6 +470,17 @@ START_TEST(v2_bad_family_is_dropped) {
   bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
   h[13] = 0x13;
   expect_dropped({}, concat(h, payload));
+}
+END_TEST
+
+// §2.2: only version 2 is accepted; the signature starts no other
+// protocol, so a signature followed by another version is a broken header.
+START_TEST(v2_other_version_is_dropped) {
+  for (unsigned version : {0x0u, 0x1u, 0x3u, 0xFu}) {
+    bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+    h[12] = static_cast<uint8_t>(version << 4 | 0x1u);
+    expect_dropped({}, concat(h, payload));
+  }
 }
 END_TEST
 
@@ -1047,6 +1079,7 @@ Suite *preload_suite() {
       {"valid", following_bytes_that_look_like_a_header_are_data},
       {"valid", large_v2_tlv_header_is_read_whole},
       {"valid", v2_with_valid_crc32c_is_accepted},
+      {"valid", largest_header_followed_by_fin_is_read_whole},
       {"real_address", no_header_passes_through},
       {"real_address", v1_unknown_keeps_real_address},
       {"real_address", v2_local_keeps_real_address},
@@ -1056,6 +1089,7 @@ Suite *preload_suite() {
       {"dropped", v1_without_crlf_in_107_bytes_is_dropped},
       {"dropped", v2_bad_family_is_dropped},
       {"dropped", v2_crc32c_mismatch_is_dropped},
+      {"dropped", v2_other_version_is_dropped},
       {"dropped", missing_header_under_must_use_is_dropped},
       {"dropped", partial_header_at_timeout_is_dropped},
       {"timing", split_v2_header_is_assembled},

@@ -164,20 +164,24 @@ START_TEST(v2_header_with_v1_only_is_not_proxy) {
 END_TEST
 
 // Loop over every version nibble but 2: the signature is followed by a
-// version this library does not speak, so there is no header.
-START_TEST(v2_signature_with_other_version_is_not_proxy) {
+// version this library does not speak. No other protocol starts with the
+// signature, so it is an invalid header, not data; with v2 disabled it is
+// no header at all.
+START_TEST(v2_signature_with_other_version_is_invalid) {
   const uint8_t nibble = static_cast<uint8_t>(_i);
   if (nibble == 2) return;
   const uint8_t ver_cmd = static_cast<uint8_t>((static_cast<unsigned>(nibble) << 4) | 0x1u);
   bytes in = v2(ver_cmd, 0x11, inet_block());
-  expect_status(parse_guarded(in, accept_v2), parse_status::not_proxy,
-                printable(in));
-  expect_status(parse_guarded(in, accept_v1_v2), parse_status::not_proxy,
+  expect_invalid(parse_guarded(in, accept_v2), defect::v2_bad_version,
+                 printable(in));
+  expect_invalid(parse_guarded(in, accept_v1_v2), defect::v2_bad_version,
+                 printable(in));
+  expect_status(parse_guarded(in, accept_v1), parse_status::not_proxy,
                 printable(in));
   // Decided from the 13th byte alone.
   in.resize(13);
-  expect_status(parse_guarded(in, accept_v1_v2), parse_status::not_proxy,
-                printable(in));
+  expect_invalid(parse_guarded(in, accept_v1_v2), defect::v2_bad_version,
+                 printable(in));
 }
 END_TEST
 
@@ -359,7 +363,7 @@ Suite *make_detect_suite(void) {
   tcase_add_test(tc, v2_signature_and_version_need_more);
   tcase_add_test(tc, v2_header_is_recognised);
   tcase_add_test(tc, v2_header_with_v1_only_is_not_proxy);
-  tcase_add_loop_test(tc, v2_signature_with_other_version_is_not_proxy, 0, 16);
+  tcase_add_loop_test(tc, v2_signature_with_other_version_is_invalid, 0, 16);
   tcase_add_loop_test(tc, v2_signature_mismatch_is_not_proxy, 0, 12);
   suite_add_tcase(s, tc);
 

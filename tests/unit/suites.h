@@ -242,6 +242,7 @@ inline const char *defect_id(proxyproto::defect d) {
     case defect::v1_bad_source_port: return "v1_bad_source_port";
     case defect::v1_bad_destination_port: return "v1_bad_destination_port";
     case defect::v1_trailing_bytes: return "v1_trailing_bytes";
+    case defect::v2_bad_version: return "v2_bad_version";
     case defect::v2_bad_command: return "v2_bad_command";
     case defect::v2_bad_family: return "v2_bad_family";
     case defect::v2_length_too_short: return "v2_length_too_short";
