@@ -119,8 +119,9 @@ int park(accept_call &k, pending::connection &c) {
   if (c.listener_address_len == 0) {
     if (k.listener_address_len == 0) {
       k.listener_address_len = sizeof k.listener_address;
-      if (getsockname(k.listener, reinterpret_cast<sockaddr *>(&k.listener_address),
-                      &k.listener_address_len) != 0)
+      if (real::getsockname(k.listener,
+                            reinterpret_cast<sockaddr *>(&k.listener_address),
+                            &k.listener_address_len) != 0)
         k.listener_address_len = 0;
     }
     c.listener_address = k.listener_address;
