@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netinet/tcp.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -925,6 +926,60 @@ START_TEST(nonblocking_accept4_never_says_eagain_with_a_complete_connection) {
 }
 END_TEST
 
+// Under must-use a silent client makes the library defer the listener's
+// next connections (TCP_DEFER_ACCEPT), but never for less time than the
+// application asked for itself; and it does set it when the application
+// did not.
+int defer_accept_after_a_silent_client(const library &lib, int app_seconds) {
+  int port;
+  const int listener = tcp_listener(true, &port);
+  const int silent = connect_port(port);  // queued before the deferral is set
+  if (app_seconds > 0)
+    ck_assert_int_eq(setsockopt(listener, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                                &app_seconds, sizeof app_seconds), 0);
+  const int64_t end = monotonic_ms() + 3000;
+  bool closed = false;
+  while (!closed && monotonic_ms() < end) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    ck_assert_int_eq(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len, 0), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    pollfd p{silent, POLLIN, 0};
+    closed = poll(&p, 1, 20) == 1;  // dropped by the library
+  }
+  ck_assert_msg(closed, "the silent client was not dropped");
+  int value = -1;
+  socklen_t len = sizeof value;
+  ck_assert_int_eq(getsockopt(listener, IPPROTO_TCP, TCP_DEFER_ACCEPT, &value, &len), 0);
+  close(silent);
+  close(listener);
+  return value;
+}
+
+START_TEST(application_defer_accept_is_never_lowered) {
+  setenv("LIBPROXYPROTO_TIMEOUT", "100", 1);
+  setenv("LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER", "1", 1);
+  const library lib = open_library();
+  int set_by_app = 0;
+  {
+    // What the kernel reports for 60 s (it rounds to its retransmit steps).
+    int port;
+    const int probe = tcp_listener(false, &port);
+    const int sixty = 60;
+    setsockopt(probe, IPPROTO_TCP, TCP_DEFER_ACCEPT, &sixty, sizeof sixty);
+    socklen_t len = sizeof set_by_app;
+    getsockopt(probe, IPPROTO_TCP, TCP_DEFER_ACCEPT, &set_by_app, &len);
+    close(probe);
+  }
+  ck_assert_int_ge(set_by_app, 60);
+  const int kept = defer_accept_after_a_silent_client(lib, 60);
+  ck_assert_msg(kept >= set_by_app,
+                "TCP_DEFER_ACCEPT lowered from %d to %d", set_by_app, kept);
+  const int set = defer_accept_after_a_silent_client(lib, 0);
+  ck_assert_msg(set >= 1, "TCP_DEFER_ACCEPT not set after a silent client: %d", set);
+}
+END_TEST
+
 START_TEST(close_range_forgets_records) {
   const library lib = open_library();
   int port;
@@ -1112,6 +1167,7 @@ Suite *preload_suite() {
       {"head_of_line", silent_client_is_dropped_under_must_use},
       {"direct", nonblocking_accept4_never_says_eagain_with_a_complete_connection},
       {"direct", close_range_forgets_records},
+      {"direct", application_defer_accept_is_never_lowered},
       {"direct", unix_listener_reports_the_header_source},
       {"direct", unix_event_loop_is_woken_for_a_late_header},
   };
