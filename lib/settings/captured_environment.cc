@@ -33,6 +33,8 @@ constinit char timeout_buffer[short_value_size];
 constinit char version_buffer[short_value_size];
 constinit char must_use_buffer[short_value_size];
 constinit char debug_buffer[short_value_size];
+constinit char keep_header_buffer[short_value_size];
+constinit char getsockname_buffer[short_value_size];
 constinit char config_buffer[long_value_size];
 constinit char preload_buffer[long_value_size];
 constinit char program_buffer[program_name_size];
@@ -46,6 +48,8 @@ constinit slot setting_slots[setting_key_count] = {
     {must_use_buffer, sizeof must_use_buffer, 0, false, false},
     {debug_buffer, sizeof debug_buffer, 0, false, false},
     {programs_buffer, sizeof programs_buffer, 0, false, false},
+    {keep_header_buffer, sizeof keep_header_buffer, 0, false, false},
+    {getsockname_buffer, sizeof getsockname_buffer, 0, false, false},
 };
 constinit slot config_slot{config_buffer, sizeof config_buffer, 0, false, false};
 constinit slot preload_slot{preload_buffer, sizeof preload_buffer, 0, false,

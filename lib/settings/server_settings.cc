@@ -42,7 +42,7 @@ namespace {
 
 constinit server_config settings{default_versions, false, false,
                                  default_timeout_ms, false, false, {}, false,
-                                 {}};
+                                 {}, false, false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 // The file's text; one byte more for the NUL put after the last value.
@@ -125,6 +125,19 @@ void load_unsigned(setting_key key, const setting_sources &sources,
   }
 }
 
+// A flag (on unless "0"); a value too long to have been captured whole is
+// reported and counts as off.
+bool load_flag(setting_key key, const setting_sources &sources, bool too_long) {
+  const setting_text t = effective_setting(sources, key);
+  if (!t.is_set()) return false;
+  if (too_long) {
+    report_setting_problem(settings.debug, "%s=\"%.64s...\" is too long; off",
+                           setting_label(key, sources), t.text);
+    return false;
+  }
+  return setting_is_on(t.text);
+}
+
 void load_settings() noexcept {
   set_log_tag("libproxyproto");
   const bool secure = captured_secure_mode();
@@ -199,6 +212,12 @@ void load_settings() noexcept {
   const setting_text must_use =
       effective_setting(sources, setting_key::must_use_protocol_header);
   settings.must_use_header = must_use.is_set() && setting_is_on(must_use.text);
+  settings.keep_header =
+      load_flag(setting_key::keep_header, sources,
+                too_long[static_cast<size_t>(setting_key::keep_header)]);
+  settings.getsockname =
+      load_flag(setting_key::getsockname, sources,
+                too_long[static_cast<size_t>(setting_key::getsockname)]);
   load_unsigned(setting_key::version, sources,
                 too_long[static_cast<size_t>(setting_key::version)], 3,
                 default_versions, &settings.versions);

@@ -34,7 +34,9 @@ START_TEST(copies_the_settings) {
   char e4[] = "LD_PRELOAD=/x/libproxyproto.so";
   char e5[] = "LIBPROXYPROTO_PROGRAMS=nginx";
   char e6[] = "LIBPROXYPROTO_DEBUG=";
-  char *env[] = {e1, e2, e3, e4, e5, e6, nullptr};
+  char e7[] = "LIBPROXYPROTO_KEEP_HEADER=1";
+  char e8[] = "LIBPROXYPROTO_GETSOCKNAME=1";
+  char *env[] = {e1, e2, e3, e4, e5, e6, e7, e8, nullptr};
   capture_environment(env, "pp_server", false);
   // Changing or clearing the environment afterwards changes nothing.
   std::memset(e2, 'x', sizeof e2 - 1);
@@ -43,6 +45,8 @@ START_TEST(copies_the_settings) {
   PP_ASSERT_STR(str(captured_setting(setting_key::programs)), "nginx");
   PP_ASSERT_STR(str(captured_setting(setting_key::debug)), "<unset>");
   PP_ASSERT_STR(str(captured_setting(setting_key::ports)), "<unset>");
+  PP_ASSERT_STR(str(captured_setting(setting_key::keep_header)), "1");
+  PP_ASSERT_STR(str(captured_setting(setting_key::getsockname)), "1");
   PP_ASSERT_STR(str(captured_config_path()), "/tmp/pp.conf");
   PP_ASSERT_STR(str(captured_ld_preload()), "/x/libproxyproto.so");
   ck_assert_str_eq(captured_program_name(), "pp_server");
@@ -74,11 +78,15 @@ START_TEST(secure_mode_copies_nothing) {
   char e2[] = "LIBPROXYPROTO_CONFIG=/tmp/evil.conf";
   char e3[] = "LD_PRELOAD=libproxyproto.so";
   char e4[] = "LIBPROXYPROTO_DEBUG=1";
-  char *env[] = {e1, e2, e3, e4, nullptr};
+  char e5[] = "LIBPROXYPROTO_KEEP_HEADER=1";
+  char e6[] = "LIBPROXYPROTO_GETSOCKNAME=1";
+  char *env[] = {e1, e2, e3, e4, e5, e6, nullptr};
   capture_environment(env, "passwd", true);
   ck_assert(captured_secure_mode());
   ck_assert(captured_setting(setting_key::allow).text == nullptr);
   ck_assert(captured_setting(setting_key::debug).text == nullptr);
+  ck_assert(captured_setting(setting_key::keep_header).text == nullptr);
+  ck_assert(captured_setting(setting_key::getsockname).text == nullptr);
   ck_assert(captured_config_path().text == nullptr);
   ck_assert(captured_ld_preload().text == nullptr);
   ck_assert(!captured_settings_present());

@@ -43,6 +43,10 @@ START_TEST(names) {
   ck_assert_str_eq(setting_file_name(setting_key::must_use_protocol_header),
                    "must_use_protocol_header");
   ck_assert_str_eq(setting_file_name(setting_key::programs), "programs");
+  ck_assert_str_eq(setting_environment_name(setting_key::keep_header),
+                   "LIBPROXYPROTO_KEEP_HEADER");
+  ck_assert_str_eq(setting_environment_name(setting_key::getsockname),
+                   "LIBPROXYPROTO_GETSOCKNAME");
 }
 END_TEST
 
@@ -50,7 +54,8 @@ START_TEST(every_key_read_from_the_file) {
   setting_sources s{};
   const config_file_result r = read(
       "allow = 10.0.0.0/8\nports = 80\ntimeout = 100\nversion = 1\n"
-      "must_use_protocol_header = 1\ndebug = 1\nprograms = nginx\n",
+      "must_use_protocol_header = 1\ndebug = 1\nprograms = nginx\n"
+      "keep_header = 1\ngetsockname = yes\n",
       &s);
   ck_assert(r.problem == config_file_problem::none);
   PP_ASSERT_STR(value(s, setting_key::allow), "10.0.0.0/8");
@@ -60,6 +65,8 @@ START_TEST(every_key_read_from_the_file) {
   PP_ASSERT_STR(value(s, setting_key::must_use_protocol_header), "1");
   PP_ASSERT_STR(value(s, setting_key::debug), "1");
   PP_ASSERT_STR(value(s, setting_key::programs), "nginx");
+  PP_ASSERT_STR(value(s, setting_key::keep_header), "1");
+  PP_ASSERT_STR(value(s, setting_key::getsockname), "yes");
 }
 END_TEST
 
