@@ -18,7 +18,7 @@ unset LIBPROXYPROTO_KEEP_HEADER LIBPROXYPROTO_GETSOCKNAME
 
 require_env LIBPROXYPROTO_SO PP_HELPERS PP_BUILDDIR
 PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy openssl nc timeout python3
+require_tool haproxy openssl nc timeout python3 pgrep
 require_openbsd_nc
 API_SERVER=$PP_BUILDDIR/tests/api/api_server
 INSPECT=$PP_BUILDDIR/tools/proxyproto-inspect
@@ -56,9 +56,7 @@ write_cfg() {
   TOOL_FRONT=$(pp_free_port)
   API_FRONT=$(pp_free_port)
   cat >"$cfg" <<CFG
-global
-    maxconn 64
-    log stderr format raw local0 err
+$(pp_haproxy_global)
 
 defaults
     mode tcp
@@ -87,7 +85,7 @@ start_haproxy() {
   local end
   pp_bg hpid timeout 60 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
   end=$((SECONDS + PP_DEADLINE))
-  until timeout 2 nc -z 127.0.0.1 "$READY_PORT" 2>/dev/null; do
+  until pp_listens "$READY_PORT" "$hpid"; do
     if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
       pp_stop "$hpid"
       return 1

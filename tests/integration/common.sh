@@ -238,6 +238,32 @@ pp_wait_for_line() {
   return 0
 }
 
+# pp_listens PORT PID: whether process PID, or one of its children (PID may
+# be the `timeout` wrapper), has a TCP socket listening on PORT. Read from
+# /proc, never by connecting: pp_free_port's port may meanwhile belong to
+# another test's server, which a probe connection would reach instead.
+pp_listens() {
+  local port=$1 pid=$2 p inodes hex
+  inodes=$(for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
+    ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'
+  done | tr '\n' ' ')
+  [ -n "$inodes" ] || return 1
+  hex=$(printf ':%04X' "$port")
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    awk -v h="$hex" -v ino=" $inodes" '$2 ~ h"$" && $4 == "0A" && index(ino, " " $10 " ") { f = 1 }
+      END { exit !f }'
+}
+
+# pp_haproxy_global: the global section of every test's HAProxy. Without
+# noreuseport HAProxy binds with SO_REUSEPORT: two HAProxies of parallel
+# tests (or two listeners of one configuration) given the same port by
+# pp_free_port would both bind it and share its connections, so that a
+# client or a probe meant for one reaches the other's backend. With it, the
+# second bind fails and the test picks new ports.
+pp_haproxy_global() {
+  printf 'global\n    maxconn 64\n    noreuseport\n    log stderr format raw local0 err\n'
+}
+
 # pp_free_port: a loopback port that was free a moment ago.
 pp_free_port() {
   local line

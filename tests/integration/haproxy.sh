@@ -16,7 +16,7 @@ set -eu
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO PP_HELPERS
 # haproxy lives in /usr/sbin, which a non-root PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy nc timeout od
+require_tool haproxy nc timeout od pgrep
 require_openbsd_nc
 [ -x "$PP_HELPERS/pp_server" ] || pp_fatal "$PP_HELPERS/pp_server not built"
 [ -f "$LIBPROXYPROTO_SO" ] || pp_fatal "$LIBPROXYPROTO_SO not built"
@@ -78,9 +78,7 @@ write_cfg() {
   local name
   ready_port=$(pp_free_port)
   cat >"$cfg" <<EOF
-global
-    maxconn 64
-    log stderr format raw local0 err
+$(pp_haproxy_global)
 
 defaults
     mode tcp
@@ -120,7 +118,7 @@ start_haproxy() {
   local end
   pp_bg hpid timeout 60 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
   end=$((SECONDS + PP_DEADLINE))
-  until timeout 2 nc -z 127.0.0.1 "$ready_port" 2>/dev/null; do
+  until pp_listens "$ready_port" "$hpid"; do
     if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
       pp_stop "$hpid"
       return 1

@@ -24,7 +24,7 @@ set -eu
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy nginx python3 node socat erl erlc nc timeout awk
+require_tool haproxy nginx python3 node socat erl erlc nc timeout awk pgrep
 require_openbsd_nc
 APPS=$PP_SRCDIR/tests/servers/apps
 PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}"
@@ -116,9 +116,7 @@ write_cfg() {
   local name server
   ready_port=$(pp_free_port)
   cat >"$cfg" <<CONF
-global
-    maxconn 64
-    log stderr format raw local0 err
+$(pp_haproxy_global)
 defaults
     mode tcp
     log global
@@ -141,7 +139,7 @@ start_haproxy() {
   local end
   pp_bg hpid timeout 120 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
   end=$((SECONDS + PP_DEADLINE))
-  until timeout 2 nc -z 127.0.0.1 "$ready_port" 2>/dev/null; do
+  until pp_listens "$ready_port" "$hpid"; do
     if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
       pp_stop "$hpid"
       return 1
