@@ -96,7 +96,8 @@ start_app socat socat "TCP-LISTEN:${PORT[socat]},bind=127.0.0.1,reuseaddr,fork" 
 PORT[erlang]=$(pp_free_port)
 erlc -o "$PP_TMP" "$APPS/echo.erl" >"$PP_TMP/erlc.log" 2>&1 ||
   pp_fatal "erlc failed: $(cat "$PP_TMP/erlc.log")"
-start_app erlang erl -noshell -pa "$PP_TMP" -eval "echo:start(${PORT[erlang]})"
+start_app erlang ERL_CRASH_DUMP="$PP_TMP/erl_crash.dump" erl -noshell -pa "$PP_TMP" \
+  -eval "echo:start(${PORT[erlang]})"
 
 ls_start "PID[unix]" PORT[unix] "$PP_TMP/unix.log" LIBPROXYPROTO_TIMEOUT=2000 -- \
   --mode epoll --unix "$PP_TMP/app.sock" --count 1 --read-timeout 3

@@ -40,7 +40,8 @@ erlc -o "$PP_TMP" "$PP_SRCDIR/tests/servers/apps/echo.erl" >"$PP_TMP/erlc.log" 2
 start_echo() {
   local name=$1 port=$2
   shift 2
-  pp_bg "EPID[$name]" timeout 60 env "$@" erl -noshell -pa "$PP_TMP" \
+  pp_bg "EPID[$name]" timeout 60 env ERL_CRASH_DUMP="$PP_TMP/$name.dump" "$@" \
+    erl -noshell -pa "$PP_TMP" \
     -eval "echo:start($port)" >"$PP_TMP/$name.out" 2>"$PP_TMP/$name.err"
   pp_wait_for_line "$PP_TMP/$name.out" '^listening$' "$PP_DEADLINE" "${EPID[$name]}" ||
     pp_fatal "$name: echo server did not start: $(cat "$PP_TMP/$name.err")"
