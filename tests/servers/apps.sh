@@ -170,12 +170,23 @@ slow_writer() {
   printf '%s' "$1"
   sleep 0.5
 }
+# Like pp_run_client_cport, it tries another source port when the chosen
+# one was taken meanwhile (pp_free_port's ports are free only a moment).
 slow_client() {
-  PP_CPORT=$(pp_free_port)
-  PP_RC=0
-  slow_writer "$2" | timeout "$PP_DEADLINE" nc -N -s 127.0.0.2 -p "$PP_CPORT" \
-    127.0.0.1 "${HPORT[$1]}" >"$PP_TMP/$1.cout" 2>"$PP_TMP/$1.cerr" || PP_RC=$?
-  echo "# $1: client from 127.0.0.2 port $PP_CPORT, exit $PP_RC, got: $(head -c 200 "$PP_TMP/$1.cout" | tr '\n' '|')"
+  local try
+  for try in 1 2 3 4 5; do
+    PP_CPORT=$(pp_free_port)
+    PP_RC=0
+    slow_writer "$2" | timeout "$PP_DEADLINE" nc -N -s 127.0.0.2 -p "$PP_CPORT" \
+      127.0.0.1 "${HPORT[$1]}" >"$PP_TMP/$1.cout" 2>"$PP_TMP/$1.cerr" || PP_RC=$?
+    if [ "$PP_RC" -ne 0 ] && [ "$try" -lt 5 ] &&
+      grep -q 'Address already in use' "$PP_TMP/$1.cerr"; then
+      echo "# $1: source port $PP_CPORT was taken meanwhile; trying another"
+      continue
+    fi
+    break
+  done
+  echo "# $1: client from 127.0.0.2 port $PP_CPORT, exit $PP_RC, got: $(head -c 200 "$PP_TMP/$1.cout" | tr '\n' '|') $(head -c 200 "$PP_TMP/$1.cerr" | tr '\n' '|')"
 }
 
 # app_reports NAME FILE: FILE (bounded wait) shows "peer 127.0.0.2 CPORT".
