@@ -43,7 +43,8 @@ start_echo() {
   pp_bg "EPID[$name]" timeout 60 env ERL_CRASH_DUMP="$PP_TMP/$name.dump" "$@" \
     erl -noshell -pa "$PP_TMP" \
     -eval "echo:start($port)" >"$PP_TMP/$name.out" 2>"$PP_TMP/$name.err"
-  pp_wait_for_line "$PP_TMP/$name.out" '^listening$' "$PP_DEADLINE" "${EPID[$name]}" ||
+  # The VM may take long to start on a loaded machine.
+  pp_wait_for_line "$PP_TMP/$name.out" '^listening$' $((4 * PP_DEADLINE)) "${EPID[$name]}" ||
     pp_fatal "$name: echo server did not start: $(cat "$PP_TMP/$name.err")"
 }
 declare -A EPID
