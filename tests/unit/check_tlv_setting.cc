@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/tlv_setting.h"
+#include "suites.h"
 
 namespace {
 
@@ -79,7 +80,7 @@ END_TEST
 
 }  // namespace
 
-int main() {
+Suite *make_tlv_setting_suite(void) {
   Suite *s = suite_create("tlv_setting");
   TCase *t = tcase_create("parse");
   tcase_add_test(t, names_numbers_and_escapes);
@@ -87,9 +88,5 @@ int main() {
   tcase_add_test(t, rejections);
   tcase_add_test(t, capacity);
   suite_add_tcase(s, t);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  const int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return s;
 }

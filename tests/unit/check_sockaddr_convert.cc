@@ -322,8 +322,8 @@ START_TEST(map_same_family) {
 }
 END_TEST
 
-Suite *make_sockaddr_suite(void) {
-  Suite *s = suite_create("sockaddr");
+Suite *make_sockaddr_convert_suite(void) {
+  Suite *s = suite_create("sockaddr_convert");
 
   TCase *tc = tcase_create("endpoint_to_sockaddr");
   tcase_add_test(tc, inet_on_inet_listener);

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "check_trust.h"
 #include "core/activation_rule.h"
+#include "suites.h"
 
 using proxyproto::activation_facts;
 using proxyproto::library_should_act;

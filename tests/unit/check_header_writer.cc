@@ -417,8 +417,8 @@ START_TEST(round_trip_v2) {
 }
 END_TEST
 
-Suite *make_writer_suite(void) {
-  Suite *s = suite_create("writer");
+Suite *make_header_writer_suite(void) {
+  Suite *s = suite_create("header_writer");
 
   TCase *tc = tcase_create("write_v1");
   tcase_add_test(tc, v1_tcp4);

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "check_trust.h"
 #include "core/setting_sources.h"
+#include "suites.h"
 
 using proxyproto::config_file_problem;
 using proxyproto::config_file_result;

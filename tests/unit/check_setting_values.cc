@@ -108,8 +108,8 @@ START_TEST(address_invalid) {
 }
 END_TEST
 
-Suite *make_settings_suite(void) {
-  Suite *s = suite_create("settings");
+Suite *make_setting_values_suite(void) {
+  Suite *s = suite_create("setting_values");
 
   TCase *tc = tcase_create("setting_is_on");
   tcase_add_test(tc, flag_off);

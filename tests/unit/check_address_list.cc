@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "check_trust.h"
 #include "core/address_list.h"
+#include "suites.h"
 
 using proxyproto::address_list;
 using proxyproto::address_list_contains;

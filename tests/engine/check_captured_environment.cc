@@ -1,13 +1,14 @@
-// The copy of the environment taken at load time, and its secure-mode
-// branch (AT_SECURE: nothing copied). The setuid integration test
-// (tests/trust/secure.sh) runs the real branch in a set-user-ID process.
+// settings/captured_environment: the copy of the environment taken at load
+// time, and its secure-mode branch (AT_SECURE: nothing copied). The setuid
+// integration test (tests/trust/secure.sh) runs the real branch in a
+// set-user-ID process.
 #include <check.h>
 
 #include <cstring>
 #include <string>
 
-#include "check_trust.h"
 #include "settings/captured_environment.h"
+#include "suites.h"
 
 using proxyproto::capture_environment;
 using proxyproto::captured_config_path;

@@ -336,8 +336,8 @@ START_TEST(defect_names_are_the_identifiers) {
 }
 END_TEST
 
-Suite *make_detect_suite(void) {
-  Suite *s = suite_create("detect");
+Suite *make_parse_header_suite(void) {
+  Suite *s = suite_create("parse_header");
 
   TCase *tc = tcase_create("empty");
   tcase_add_test(tc, empty_input_needs_more);

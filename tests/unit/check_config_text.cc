@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "check_trust.h"
 #include "core/config_text.h"
+#include "suites.h"
 
 using proxyproto::config_cursor;
 using proxyproto::config_line;

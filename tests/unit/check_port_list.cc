@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "check_trust.h"
 #include "core/port_list.h"
+#include "suites.h"
 
 using proxyproto::parse_port_list;
 using proxyproto::port_list;
