@@ -31,4 +31,4 @@ pp_trust_scripts = \
 	tests/trust/activation.sh \
 	tests/trust/secure.sh
 TESTS += $(pp_trust_scripts)
-EXTRA_DIST += $(pp_trust_scripts) tests/trust/common_trust.sh
+EXTRA_DIST += $(pp_trust_scripts)

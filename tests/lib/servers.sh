@@ -1,7 +1,8 @@
 #!/bin/bash
-# Shared by the tests in tests/servers/ (sourced after
-# tests/integration/common.sh): starting load_server under the library and
-# reading load_client's result lines.
+# The helper programs of tests/servers/ (sourced after tests/lib/common.sh):
+# starting load_server under the library and reading its summary. The
+# result lines of load_server and load_client are read with kv and kv_rest
+# (tests/lib/report.sh).
 # shellcheck disable=SC2034
 
 require_env LIBPROXYPROTO_SO PP_SERVERS PP_HELPERS
@@ -24,35 +25,6 @@ ls_start() {
 ls_summary() {
   pp_wait_exit "$2" 30 >/dev/null || true
   grep '^summary ' "$1" | tail -n1
-}
-
-# kv LINE KEY: the value of KEY=... in a space-separated result line.
-kv() {
-  printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
-}
-
-# kv_rest LINE KEY: the value of KEY=..., up to the next " word=" (values
-# with spaces: hello=, claim=).
-kv_rest() {
-  printf '%s\n' "$1" | sed -n "s/.* $2=\(.*\)/\1/p" | sed 's/ [a-z_]*=.*//'
-}
-
-# ms_below DESC VALUE BOUND: ok when 0 <= VALUE < BOUND (integers).
-ms_below() {
-  if [ -n "$2" ] && [ "$2" -ge 0 ] 2>/dev/null && [ "$2" -lt "$3" ]; then
-    pp_ok "$1 ($2 ms < $3 ms)"
-  else
-    pp_not_ok "$1 (got '${2}' ms, want < $3 ms)"
-  fi
-}
-
-# ms_between DESC VALUE LOW HIGH: ok when LOW <= VALUE <= HIGH.
-ms_between() {
-  if [ -n "$2" ] && [ "$2" -ge "$3" ] 2>/dev/null && [ "$2" -le "$4" ]; then
-    pp_ok "$1 ($2 ms, within $3..$4 ms)"
-  else
-    pp_not_ok "$1 (got '${2}' ms, want $3..$4 ms)"
-  fi
 }
 
 # ls_stop_summary OUTFILE PID: stop load_server (SIGTERM makes it print its

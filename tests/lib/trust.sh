@@ -1,6 +1,5 @@
 #!/bin/bash
-# Helpers shared by the trust and scope tests (sourced after
-# tests/integration/common.sh).
+# The trust and scope tests' cases (sourced after tests/lib/common.sh).
 #
 # Each case starts pp_server under the library, sends one connection whose
 # first bytes are a v1 header claiming 8.8.8.8 port 4321, and classifies

@@ -1,7 +1,12 @@
 #!/bin/bash
-# Shared helpers for the shell tests (sourced, not run).
+# The shell tests' helpers (sourced, not run): one library for every
+# script under tests/. Source this file; it sources the helpers for
+# preloading (preload.sh), HAProxy (haproxy.sh) and servers' reports
+# (report.sh) next to it. Two more are sourced by the scripts that need
+# them: servers.sh (load_server, load_client, fd_bookkeeping) and trust.sh
+# (one connection with a header claiming 8.8.8.8, classified).
 #
-# Provides:
+# Here:
 #   require_tool NAME...      exit 77 (skip) if a tool is missing; 99 under CI=true
 #   require_openbsd_nc        the same for nc being netcat-openbsd
 #   require_env VAR...        exit 99 if the harness did not export VAR
@@ -9,13 +14,22 @@
 #   pp_ok / pp_not_ok DESC    record one check result
 #   pp_check DESC CMD...      run CMD, record ok if it succeeds
 #   pp_expect_eq DESC GOT WANT
+#   pp_expect_match DESC GOT EXTENDED-REGEX
 #   pp_finish                 print the summary and exit 0 or 1
 #   pp_bg VAR CMD...          start CMD in the background, record its pid in VAR
 #   pp_stop PID               kill and reap one background process
 #   pp_wait_exit PID [SECS]   wait (bounded) for a background process to exit
-#   pp_wait_for_line FILE REGEX [SECS]   wait (bounded) for a line in FILE
+#   pp_wait_for_line FILE REGEX [SECS [PID]]  wait (bounded) for a line in FILE
 #   pp_free_port              print a free loopback port
-#   pp_hex                    hex of stdin, lower case, no separators
+#   pp_wait_for_port PORT [PID [SECS]]  wait (bounded) until a TCP port listens
+#   pp_run_client[_cport|_hex] NAME PAYLOAD CMD...  one bounded client run
+#   pp_hex / pp_unhex / pp_words
+#   pp_have_ipv6 / pp_require_ipv6
+#   pp_dump FILE...           show files as diagnostics
+# preload.sh:  pp_preload_value, pp_start_preloaded, pp_start_server,
+#              pp_bg_preloaded
+# haproxy.sh:  pp_require_haproxy, pp_haproxy_config, pp_haproxy_start
+# report.sh:   pp_conn_line, pp_field, kv, kv_rest, ms_below, ms_between
 #
 # Every background process is killed and reaped in the EXIT trap, and the
 # temporary directory $PP_TMP is removed there.
@@ -248,6 +262,25 @@ pp_free_port() {
   esac
 }
 
+# pp_wait_for_port PORT [PID [SECS]]: wait (bounded, default 20 s) until a
+# TCP socket listens on PORT (IPv4 or IPv6). Returns 1 on timeout, or as
+# soon as PID (if given) has exited.
+pp_wait_for_port() {
+  local hex end pid=${2:-} secs=${3:-20}
+  hex=$(printf ':%04X' "$1")
+  end=$((SECONDS + secs))
+  until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }'; do
+    if [ "$SECONDS" -ge "$end" ]; then
+      return 1
+    fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
 # pp_words: stdin's words on one line, separated by single spaces.
 pp_words() {
   tr -s ' \t\n' '   ' | sed 's/^ //; s/ $//'
@@ -256,48 +289,6 @@ pp_words() {
 # pp_hex: hex dump of stdin, lower case, no separators, no newline.
 pp_hex() {
   od -An -v -tx1 | tr -d ' \n'
-}
-
-# pp_start_preloaded PROGRAM LIFETIME VAR-PID VAR-PORT OUTFILE [ENV=VALUE...]
-#   -- [PROGRAM args]
-# Starts PROGRAM under libproxyproto.so with the given environment, killed
-# after LIFETIME seconds at the latest, and waits until it printed "port N"
-# (or "unix PATH"): VAR-PORT gets N (or PATH).
-pp_start_preloaded() {
-  local __program=$1 __lifetime=$2 __pidvar=$3 __portvar=$4 __out=$5 __spid __sport
-  shift 5
-  local __envs=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do
-    __envs+=("$1")
-    shift
-  done
-  [ $# -gt 0 ] && shift
-  pp_bg __spid timeout "$__lifetime" env "${__envs[@]}" \
-    LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
-    "$__program" "$@" >"$__out" 2>"$__out.err"
-  pp_wait_for_line "$__out" '^(port [0-9]+|unix .+)$' "$PP_DEADLINE" "$__spid" ||
-    pp_fatal "${__program##*/} did not start: $(cat "$__out.err" 2>/dev/null)"
-  __sport=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p; s/^unix //p' "$__out" | head -n1)
-  printf -v "$__pidvar" '%s' "$__spid"
-  printf -v "$__portvar" '%s' "$__sport"
-}
-
-# pp_start_server VAR-PID VAR-PORT OUTFILE [ENV=VALUE...] -- [pp_server args]
-# pp_server under libproxyproto.so, for at most 30 s.
-pp_start_server() {
-  pp_start_preloaded "$PP_HELPERS/pp_server" 30 "$@"
-}
-
-# pp_conn_line FILE [N]: the Nth (default 1st) "conn" line pp_server printed.
-pp_conn_line() {
-  grep '^conn ' "$1" | sed -n "${2:-1}p"
-}
-
-# pp_field LINE KEY: the value of KEY=... in a pp_server line (up to the next
-# " key=" or end of line; accept= and peer= values contain spaces).
-pp_field() {
-  printf '%s\n' "$1" | sed -n "s/.* $2=\(.*\)/\1/p" |
-    sed 's/ [a-z][a-z0-9]*=.*//'
 }
 
 # pp_run_client NAME PAYLOAD CMD...: run CMD (bounded by timeout) with PAYLOAD
@@ -385,3 +376,12 @@ pp_dump() {
     sed 's/^/#   /' "$f"
   done
 }
+
+# The helpers of one concern each, next to this file.
+PP_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/preload.sh
+. "$PP_LIB_DIR/preload.sh"
+# shellcheck source=tests/lib/haproxy.sh
+. "$PP_LIB_DIR/haproxy.sh"
+# shellcheck source=tests/lib/report.sh
+. "$PP_LIB_DIR/report.sh"
