@@ -18,12 +18,6 @@ tests_api_check_api_SOURCES = tests/api/check_api.c
 tests_api_check_api_CFLAGS = -std=c99 -Wall -Wextra $(PP_CWERROR) $(CHECK_CFLAGS)
 tests_api_check_api_LDADD = lib/libproxyproto.la $(CHECK_LIBS)
 TESTS += tests/api/check_api
-# The LIBPROXYPROTO_TLVS parser of the core.
-check_PROGRAMS += tests/api/check_tlv_setting
-tests_api_check_tlv_setting_SOURCES = tests/api/check_tlv_setting.cc
-tests_api_check_tlv_setting_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
-tests_api_check_tlv_setting_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
-TESTS += tests/api/check_tlv_setting
 endif
 
 # A server using the API on what it accepts, for the integration tests.

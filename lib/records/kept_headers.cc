@@ -1,7 +1,7 @@
 // Kept headers, one private anonymous mapping per connection.
 //
-// Shape: as fd_table, a two-level array indexed by descriptor number whose
-// pages of record pointers are mapped on first use. Each record is its own
+// Shape: a descriptor_table (descriptor_table.h) of record pointers. Each
+// record is its own
 // mapping, sized to its header (one page for usual headers, at most
 // 16 + 65535 bytes plus the record's head, i.e. 17 pages), and unmapped when
 // the descriptor is closed or replaced: memory is bounded by the number of
@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "core/proxy_header.h"
+#include "records/descriptor_table.h"
 
 namespace proxyproto::kept_headers {
 
@@ -43,13 +44,9 @@ struct record {
   uint8_t bytes[];
 };
 
-constexpr unsigned page_bits = 15;
-constexpr size_t page_entries = size_t{1} << page_bits;
-constexpr size_t page_count = size_t{1} << 15;
-constexpr size_t page_bytes = page_entries * sizeof(std::atomic<record *>);
 constexpr size_t lock_count = 64;
 
-constinit std::atomic<std::atomic<record *> *> pages[page_count] = {};
+constinit descriptor_table<std::atomic<record *>> table;
 constinit pthread_mutex_t locks[lock_count] = {
 #define PP_LOCK4 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
                  PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
@@ -83,26 +80,11 @@ class stripe_lock {
 };
 
 std::atomic<record *> *slot(int fd, bool create) noexcept {
-  if (fd < 0) return nullptr;
-  const size_t index = static_cast<size_t>(fd);
-  const size_t page_index = index >> page_bits;
-  if (page_index >= page_count) return nullptr;
-  std::atomic<record *> *page = pages[page_index].load(std::memory_order_acquire);
-  if (page == nullptr) {
-    if (!create) return nullptr;
-    pthread_once(&atfork_once, register_atfork);
-    void *mem = mmap(nullptr, page_bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return nullptr;
-    auto *fresh = static_cast<std::atomic<record *> *>(mem);
-    if (pages[page_index].compare_exchange_strong(page, fresh,
-                                                  std::memory_order_acq_rel,
-                                                  std::memory_order_acquire))
-      page = fresh;
-    else
-      munmap(mem, page_bytes);
-  }
-  return &page[index & (page_entries - 1)];
+  if (!create) return table.find(fd);
+  std::atomic<record *> *s = table.find(fd);
+  if (s != nullptr) return s;
+  pthread_once(&atfork_once, register_atfork);
+  return table.find_or_map(fd);
 }
 
 void release(record *r) noexcept {
@@ -191,19 +173,10 @@ void forget(int fd) noexcept {
   release(old);
 }
 
-// Walks only the pages that exist, so close_range(3, ~0U, 0) in a process
-// that kept nothing costs a scan of the page pointers.
 void forget_range(unsigned first, unsigned last) noexcept {
-  for (size_t p = first >> page_bits; p < page_count && p <= (last >> page_bits);
-       ++p) {
-    if (pages[p].load(std::memory_order_acquire) == nullptr) continue;
-    const size_t begin = p << page_bits;
-    for (size_t i = 0; i < page_entries; ++i) {
-      const size_t fd = begin + i;
-      if (fd < first || fd > last) continue;
-      forget(static_cast<int>(fd));
-    }
-  }
+  table.for_range(first, last, [](int fd, std::atomic<record *> &s) {
+    if (s.load(std::memory_order_relaxed) != nullptr) forget(fd);
+  });
 }
 
 }  // namespace proxyproto::kept_headers

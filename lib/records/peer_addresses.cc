@@ -1,13 +1,5 @@
-// The per-descriptor record table.
-//
-// Shape: a two-level array indexed by descriptor number. The first level is
-// a static array of page pointers (in .bss: no page of it is touched until
-// used); each page holds `page_entries` records and is mmap()ed the first
-// time a record lands in it. 2^15 pages of 2^15 entries cover 2^30
-// descriptors, above the kernel's largest fs.nr_open, so there is no
-// descriptor limit like the 1024 of a fixed array. Pages are never freed:
-// their number is bounded by the highest descriptor the process used, so
-// memory stays bounded however many connections come and go.
+// getpeername()'s records: one entry per descriptor in a descriptor_table
+// (see descriptor_table.h for its shape and bounds).
 //
 // Concurrency: each entry is a sequence lock. A writer moves the sequence
 // from even to odd with a compare-and-swap, writes, and makes it even again;
@@ -26,19 +18,16 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sys/mman.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 
+#include "records/descriptor_table.h"
+
 namespace proxyproto::peer_addresses {
 
 namespace {
-
-constexpr unsigned page_bits = 15;
-constexpr size_t page_entries = size_t{1} << page_bits;
-constexpr size_t page_count = size_t{1} << 15;
 
 struct entry {
   std::atomic<uint32_t> sequence;  // odd while being written
@@ -47,53 +36,21 @@ struct entry {
 };
 static_assert(sizeof(sockaddr_in6) <= sizeof(entry::words));
 
-constexpr size_t page_bytes = page_entries * sizeof(entry);
-
-constinit std::atomic<entry *> pages[page_count] = {};
+constinit descriptor_table<entry> table;
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 void repair_after_fork() noexcept {
-  for (auto &slot : pages) {
-    entry *page = slot.load(std::memory_order_relaxed);
-    if (page == nullptr) continue;
-    for (size_t i = 0; i < page_entries; ++i) {
-      const uint32_t seq = page[i].sequence.load(std::memory_order_relaxed);
-      if (seq & 1u) {
-        page[i].length.store(0, std::memory_order_relaxed);
-        page[i].sequence.store(seq + 1, std::memory_order_relaxed);
-      }
+  table.for_each([](entry &e) {
+    const uint32_t seq = e.sequence.load(std::memory_order_relaxed);
+    if (seq & 1u) {
+      e.length.store(0, std::memory_order_relaxed);
+      e.sequence.store(seq + 1, std::memory_order_relaxed);
     }
-  }
+  });
 }
 
 void register_atfork() noexcept {
   pthread_atfork(nullptr, nullptr, repair_after_fork);
-}
-
-// The entry for fd, or null. With `create`, maps its page if needed.
-entry *find(int fd, bool create) noexcept {
-  if (fd < 0) return nullptr;
-  const size_t index = static_cast<size_t>(fd);
-  const size_t page_index = index >> page_bits;
-  if (page_index >= page_count) return nullptr;
-  entry *page = pages[page_index].load(std::memory_order_acquire);
-  if (page == nullptr) {
-    if (!create) return nullptr;
-    pthread_once(&atfork_once, register_atfork);
-    void *mem = mmap(nullptr, page_bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return nullptr;
-    // Anonymous memory is zero: every entry starts even and empty.
-    entry *fresh = static_cast<entry *>(mem);
-    if (pages[page_index].compare_exchange_strong(page, fresh,
-                                                  std::memory_order_acq_rel,
-                                                  std::memory_order_acquire)) {
-      page = fresh;
-    } else {
-      munmap(mem, page_bytes);  // another thread won; `page` holds its page
-    }
-  }
-  return &page[index & (page_entries - 1)];
 }
 
 void begin_write(entry *e) noexcept {
@@ -148,8 +105,12 @@ bool plainly_empty(const entry *e) noexcept {
 
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
-  entry *e = find(fd, true);
-  if (e == nullptr) return false;
+  entry *e = table.find(fd);
+  if (e == nullptr) {
+    pthread_once(&atfork_once, register_atfork);
+    e = table.find_or_map(fd);
+    if (e == nullptr) return false;
+  }
   uint64_t words[4] = {};
   std::memcpy(words, &addr, len);
   write_entry(e, words, len);
@@ -157,7 +118,7 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
 }
 
 bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
-  const entry *e = find(fd, false);
+  const entry *e = table.find(fd);
   if (e == nullptr) return false;
   // Most descriptors never had a record: answer without the retry loop.
   if (plainly_empty(e)) return false;
@@ -171,7 +132,7 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
 }
 
 void forget(int fd) noexcept {
-  entry *e = find(fd, false);
+  entry *e = table.find(fd);
   if (e == nullptr) return;
   if (plainly_empty(e)) return;  // keep close() free of atomic writes
   const uint64_t zeros[4] = {};
@@ -179,21 +140,11 @@ void forget(int fd) noexcept {
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
-  // Walk only pages that exist: close_range(3, ~0U) is the common call.
-  for (size_t page_index = first >> page_bits; page_index < page_count;
-       ++page_index) {
-    const size_t page_first = page_index << page_bits;
-    if (page_first > last) break;
-    entry *page = pages[page_index].load(std::memory_order_acquire);
-    if (page == nullptr) continue;
-    for (size_t i = 0; i < page_entries; ++i) {
-      const size_t fd = page_first + i;
-      if (fd < first || fd > last) continue;
-      if (plainly_empty(&page[i])) continue;
-      const uint64_t zeros[4] = {};
-      write_entry(&page[i], zeros, 0);
-    }
-  }
+  table.for_range(first, last, [](int, entry &e) {
+    if (plainly_empty(&e)) return;
+    const uint64_t zeros[4] = {};
+    write_entry(&e, zeros, 0);
+  });
 }
 
 void copy(int from, int to) noexcept {

@@ -6,8 +6,8 @@
 # The library keeps its unwind tables for this, and still needs neither
 # libstdc++ nor libgcc_s (tests/abi/needed.sh).
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO PP_BUILDDIR
 require_tool timeout

@@ -3,8 +3,8 @@
 # libgcc_s, C++ ABI symbols), must carry their SONAMEs, and must be linked
 # with full RELRO (BIND_NOW + GNU_RELRO) and a non-executable stack.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO
 require_tool readelf nm awk

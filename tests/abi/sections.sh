@@ -6,8 +6,8 @@
 # globals. And the unwind tables that thread cancellation needs are there
 # (tests/abi/cancel.sh shows what they are for).
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO
 require_tool readelf awk

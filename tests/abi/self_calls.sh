@@ -8,8 +8,8 @@
 # `readelf -r` shows no JUMP_SLOT (nor GLOB_DAT) relocation for any symbol
 # the library itself defines and exports.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO
 require_tool readelf nm awk sort comm

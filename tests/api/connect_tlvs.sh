@@ -8,8 +8,8 @@
 # spid, tpid are set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$PP_SRCDIR/tests/integration/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 # The settings this test turns on, from its command lines only.
 unset LIBPROXYPROTO_KEEP_HEADER LIBPROXYPROTO_GETSOCKNAME LIBPROXYPROTO_TLVS \
@@ -25,7 +25,7 @@ INSPECT=$PP_BUILDDIR/tools/proxyproto-inspect
 [ -x "$INSPECT" ] || pp_fatal "$INSPECT not built"
 
 TLVS='aws_vpce_id:vpce-0123abc,azure_linkid:305419896,gcp_psc_id:18446744073709551615,authority:a%2Cb.example,crc32c'
-CLIENT_ENV=(LD_PRELOAD="$LIBPROXYPROTO_CONNECT_SO"
+CLIENT_ENV=(LD_PRELOAD="$(pp_preload_value "$LIBPROXYPROTO_CONNECT_SO")"
   LIBPROXYPROTO_ADDR=198.51.100.7 LIBPROXYPROTO_PORT=4444
   LIBPROXYPROTO_DESTINATION_ADDR=203.0.113.9 LIBPROXYPROTO_DESTINATION_PORT=8443)
 

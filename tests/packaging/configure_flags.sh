@@ -9,8 +9,8 @@
 # configure runs in a copy of the files it needs, outside the source tree
 # (which may be configured already).
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env PP_SRCDIR
 require_tool gcc g++ grep sed

@@ -18,42 +18,24 @@
 # Variables named in pp_bg/ls_start calls are set there.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/servers/common.sh
-. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/servers.sh
+. "$PP_LIB_DIR/servers.sh"
 
-PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy nginx python3 node socat erl erlc nc timeout awk pgrep
-require_openbsd_nc
+pp_require_haproxy
+require_tool nginx python3 node socat erl erlc awk
 APPS=$PP_SRCDIR/tests/servers/apps
-PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}"
-echo "# $(haproxy -v 2>&1 | head -n1)"
 echo "# $(nginx -v 2>&1) / $(python3 --version 2>&1) / node $(node --version) / $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/socat \1/p')"
-
-# wait_listen PORT PID: wait (bounded) until a TCP socket listens on PORT.
-wait_listen() {
-  local hex end
-  hex=$(printf ':%04X' "$1")
-  end=$((SECONDS + 20))
-  until awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' \
-    /proc/net/tcp; do
-    if [ "$SECONDS" -ge "$end" ] || ! kill -0 "$2" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.05
-  done
-}
 
 declare -A PORT PID HPORT
 NAMES=(nginx asyncio node socat erlang unix)
 
 # ---- the applications, each under the library -----------------------------
 start_app() {
-  local name=$1 out=$PP_TMP/$1.log
+  local name=$1
   shift
-  pp_bg "PID[$name]" timeout 120 env LD_PRELOAD="$PRELOAD" "$@" \
-    >"$out" 2>"$out.err"
+  pp_bg_preloaded "PID[$name]" "$LIBPROXYPROTO_SO" 120 "$PP_TMP/$name.log" -- "$@"
 }
 
 PORT[nginx]=$(pp_free_port)
@@ -103,7 +85,7 @@ ls_start "PID[unix]" PORT[unix] "$PP_TMP/unix.log" LIBPROXYPROTO_TIMEOUT=2000 --
   --mode epoll --unix "$PP_TMP/app.sock" --count 1 --read-timeout 3
 
 for name in nginx asyncio node socat erlang; do
-  if wait_listen "${PORT[$name]}" "${PID[$name]}"; then
+  if pp_wait_for_port "${PORT[$name]}" "${PID[$name]}" 20; then
     pp_ok "$name listens under the library"
   else
     pp_not_ok "$name listens under the library"
@@ -112,49 +94,20 @@ for name in nginx asyncio node socat erlang; do
 done
 
 # ---- HAProxy in front ------------------------------------------------------
-cfg=$PP_TMP/haproxy.cfg
-write_cfg() {
+# app_sections: a listener per application, sending PROXY v2 to it.
+# shellcheck disable=SC2317 # run by pp_haproxy_config
+app_sections() {
   local name server
-  ready_port=$(pp_free_port)
-  cat >"$cfg" <<CONF
-$(pp_haproxy_global)
-defaults
-    mode tcp
-    log global
-    timeout connect 5s
-    timeout client 5s
-    timeout server 5s
-listen ready
-    bind 127.0.0.1:$ready_port
-    tcp-request connection reject
-CONF
   for name in "${NAMES[@]}"; do
     HPORT[$name]=$(pp_free_port)
     server=127.0.0.1:${PORT[$name]}
     [ "$name" = unix ] && server=unix@${PORT[unix]}
     printf 'listen %s\n    bind 127.0.0.1:%s\n    server s1 %s send-proxy-v2\n' \
-      "$name" "${HPORT[$name]}" "$server" >>"$cfg"
+      "$name" "${HPORT[$name]}" "$server"
   done
 }
-start_haproxy() {
-  local end
-  pp_bg hpid timeout 120 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
-  end=$((SECONDS + PP_DEADLINE))
-  until pp_listens "$ready_port" "$hpid"; do
-    if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
-      pp_stop "$hpid"
-      return 1
-    fi
-    sleep 0.05
-  done
-}
-started=0
-for try in 1 2 3; do
-  write_cfg
-  if start_haproxy; then started=1; break; fi
-  echo "# haproxy did not start (try $try)"
-done
-[ "$started" = 1 ] || { pp_dump "$PP_TMP/haproxy.log"; pp_fatal "haproxy did not start"; }
+pp_haproxy_start hpid app_sections ||
+  { pp_dump "$PP_HAPROXY_LOG"; pp_fatal "haproxy did not start"; }
 
 # client NAME PAYLOAD: nc from 127.0.0.2:CPORT through HAProxy to NAME.
 client() {

@@ -27,8 +27,8 @@
 # Variables named in pp_bg calls are set there.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 PATH=$PATH:/usr/sbin:/sbin
 require_env LIBPROXYPROTO_SO PP_SRCDIR PP_HELPERS

@@ -1,0 +1,98 @@
+// One table indexed by descriptor number, shared by every per-descriptor
+// record (peer_addresses, kept_headers).
+//
+// Shape: a two-level array. The first level is a static array of page
+// pointers (in .bss: no page of it is touched until used); each page holds
+// `page_entries` entries and is mmap()ed, zero-filled, the first time an
+// entry in it is wanted. 2^15 pages of 2^15 entries cover 2^30 descriptors,
+// above the kernel's largest fs.nr_open, so there is no descriptor limit
+// like the 1024 of a fixed array. Pages are never freed: their number is
+// bounded by the highest descriptor the process used, so memory stays
+// bounded however many connections come and go.
+//
+// An Entry must be valid when all its bytes are zero (the state of a fresh
+// page) and is otherwise the record's own business: the table only finds
+// it. Finding takes no lock; a page mapped by two threads at once is kept
+// once and the loser's copy unmapped.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstddef>
+
+namespace proxyproto {
+
+template <typename Entry>
+class descriptor_table {
+ public:
+  static constexpr unsigned page_bits = 15;
+  static constexpr size_t page_entries = size_t{1} << page_bits;
+  static constexpr size_t page_count = size_t{1} << 15;
+
+  constexpr descriptor_table() noexcept = default;
+  descriptor_table(const descriptor_table &) = delete;
+  descriptor_table &operator=(const descriptor_table &) = delete;
+
+  // fd's entry, or null when fd is negative, beyond the table, or its page
+  // was never mapped (so it holds no record).
+  Entry *find(int fd) const noexcept {
+    if (fd < 0) return nullptr;
+    const size_t index = static_cast<size_t>(fd);
+    if ((index >> page_bits) >= page_count) return nullptr;
+    Entry *page = pages_[index >> page_bits].load(std::memory_order_acquire);
+    return page == nullptr ? nullptr : &page[index & (page_entries - 1)];
+  }
+
+  // fd's entry, mapping its page first if needed; null when fd is out of
+  // range or the page cannot be mapped.
+  Entry *find_or_map(int fd) noexcept {
+    if (fd < 0) return nullptr;
+    const size_t index = static_cast<size_t>(fd);
+    const size_t page_index = index >> page_bits;
+    if (page_index >= page_count) return nullptr;
+    Entry *page = pages_[page_index].load(std::memory_order_acquire);
+    if (page == nullptr) {
+      void *mem = mmap(nullptr, page_bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (mem == MAP_FAILED) return nullptr;
+      Entry *fresh = static_cast<Entry *>(mem);
+      if (pages_[page_index].compare_exchange_strong(
+              page, fresh, std::memory_order_acq_rel, std::memory_order_acquire))
+        page = fresh;
+      else
+        munmap(mem, page_bytes);  // another thread won; `page` holds its page
+    }
+    return &page[index & (page_entries - 1)];
+  }
+
+  // Calls visit(fd, entry) for every descriptor in [first, last] whose page
+  // is mapped. Only mapped pages are walked, so close_range(3, ~0U, 0) in a
+  // process that recorded nothing costs a scan of the page pointers.
+  template <typename Visit>
+  void for_range(unsigned first, unsigned last, Visit visit) noexcept {
+    for (size_t p = first >> page_bits; p < page_count && p <= (last >> page_bits);
+         ++p) {
+      Entry *page = pages_[p].load(std::memory_order_acquire);
+      if (page == nullptr) continue;
+      const size_t begin = p << page_bits;
+      for (size_t i = 0; i < page_entries; ++i) {
+        const size_t fd = begin + i;
+        if (fd < first || fd > last) continue;
+        visit(static_cast<int>(fd), page[i]);
+      }
+    }
+  }
+
+  // Calls visit(entry) for every entry of every mapped page (fork repair).
+  template <typename Visit>
+  void for_each(Visit visit) noexcept {
+    for_range(0, ~0u, [&](int, Entry &e) { visit(e); });
+  }
+
+ private:
+  static constexpr size_t page_bytes = page_entries * sizeof(Entry);
+  std::atomic<Entry *> pages_[page_count] = {};
+};
+
+}  // namespace proxyproto
