@@ -22,7 +22,9 @@ mkdir -p "$SRC"
 (cd "$PP_SRCDIR" && cp --parents configure Makefile.in config.h.in \
   libproxyproto.pc.in rpm/libproxyproto.spec.in include/proxyproto_version.h.in \
   lib/core/proxy_header.h "$SRC"/ && cp -r build-aux "$SRC"/)
-mkdir -p "$SRC/doc" && : >"$SRC/doc/libproxyproto.8"
+# A distcheck source tree is read-only, and so would the copy be.
+chmod -R u+w "$SRC"
+mkdir -p "$SRC/doc" && : >"$SRC/doc/libproxyproto.8" && : >"$SRC/doc/proxyproto.3"
 
 # Drivers that fail any command line holding the flag in $PP_REJECT.
 mkdir -p "$PP_TMP/bin"
