@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "exec/handover.h"
-#include "fd_table.h"
+#include "records/peer_addresses.h"
 
 namespace proxyproto::exec_handover {
 
@@ -46,7 +46,7 @@ void attach_if_named(int fd, const handover_entry *entries, size_t count) noexce
   if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return;
   for (size_t i = 0; i < count; ++i) {
     if (entries[i].device == st.st_dev && entries[i].inode == st.st_ino) {
-      fd_table::store(fd, entries[i].address, entries[i].length);
+      peer_addresses::store(fd, entries[i].address, entries[i].length);
       return;
     }
   }

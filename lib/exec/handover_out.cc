@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "exec/handover.h"
-#include "fd_table.h"
+#include "records/peer_addresses.h"
 
 namespace proxyproto::exec_handover {
 
@@ -33,7 +33,7 @@ size_t write_variable(char *out) noexcept {
   handover_writer writer(out + variable_name_len + 1);
   int fd = -1;
   handover_entry e{};
-  while ((fd = fd_table::next(fd, &e.address, &e.length)) >= 0) {
+  while ((fd = peer_addresses::next(fd, &e.address, &e.length)) >= 0) {
     const int flags = fcntl(fd, F_GETFD);
     if (flags < 0 || (flags & FD_CLOEXEC)) continue;
     struct stat st;
@@ -57,7 +57,7 @@ child_environment::~child_environment() {
 }
 
 char *const *child_environment::prepare(char *const *envp) noexcept {
-  if (!fd_table::maybe_any()) return envp;
+  if (!peer_addresses::maybe_any()) return envp;
   const int saved_errno = errno;
   if (write_variable(variable_) == 0) {
     errno = saved_errno;

@@ -67,4 +67,15 @@ PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   return proxyproto::real::close_range(first, last, flags);
 }
 
+// closefrom(3) closes every descriptor from `lowest` on, without going
+// through close() or close_range(): daemons call it before exec (sshd
+// does), so the records above it go first, as with close_range.
+PROXYPROTO_EXPORT void closefrom(int lowest) {
+  const unsigned first = lowest < 0 ? 0u : static_cast<unsigned>(lowest);
+  proxyproto::peer_addresses::forget_range(first, ~0u);
+  proxyproto::pending::forget_descriptors(first, ~0u);
+  proxyproto::kept_headers::forget_range(first, ~0u);
+  proxyproto::real::closefrom(lowest);
+}
+
 }  // extern "C"

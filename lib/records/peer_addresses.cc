@@ -37,6 +37,10 @@ struct entry {
 static_assert(sizeof(sockaddr_in6) <= sizeof(entry::words));
 
 constinit descriptor_table<entry> table;
+// How many entries hold a record: exec() hands records over only when this
+// is not 0, so a process without any pays one load. A fork() that stops a
+// writer half-way may leave it one too high, never too low.
+constinit std::atomic<size_t> live_records{0};
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 void repair_after_fork() noexcept {
@@ -74,9 +78,14 @@ void end_write(entry *e) noexcept {
 
 void write_entry(entry *e, const uint64_t (&words)[4], uint32_t length) noexcept {
   begin_write(e);
+  const uint32_t old_length = e->length.load(std::memory_order_relaxed);
+  if (old_length == 0 && length != 0)
+    live_records.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < 4; ++i)
     e->words[i].store(words[i], std::memory_order_relaxed);
   e->length.store(length, std::memory_order_relaxed);
+  if (old_length != 0 && length == 0)
+    live_records.fetch_sub(1, std::memory_order_relaxed);
   end_write(e);
 }
 
@@ -145,6 +154,26 @@ void forget_range(unsigned first, unsigned last) noexcept {
     const uint64_t zeros[4] = {};
     write_entry(&e, zeros, 0);
   });
+}
+
+bool maybe_any() noexcept {
+  return live_records.load(std::memory_order_relaxed) != 0;
+}
+
+int next(int after, sockaddr_storage *addr, socklen_t *len) noexcept {
+  using table_type = descriptor_table<entry>;
+  size_t index = after < 0 ? 0 : static_cast<size_t>(after) + 1;
+  while ((index >> table_type::page_bits) < table_type::page_count) {
+    const int fd = static_cast<int>(index);
+    const entry *e = table.find(fd);
+    if (e == nullptr) {  // its whole page is unmapped: no record there
+      index = ((index >> table_type::page_bits) + 1) << table_type::page_bits;
+      continue;
+    }
+    ++index;
+    if (!plainly_empty(e) && lookup(fd, addr, len)) return fd;
+  }
+  return -1;
 }
 
 void copy(int from, int to) noexcept {

@@ -112,3 +112,17 @@ int close_range(unsigned first, unsigned last, int flags) noexcept {
 }
 
 }  // namespace proxyproto::real
+
+namespace proxyproto::real {
+
+namespace {
+using closefrom_fn = void(int);
+constinit next_symbol<closefrom_fn> next_closefrom{"closefrom"};
+}  // namespace
+
+void closefrom(int lowest) noexcept {
+  if (auto *fn = next_closefrom.get()) return fn(lowest);
+  syscall(SYS_close_range, lowest < 0 ? 0u : static_cast<unsigned>(lowest), ~0u, 0);
+}
+
+}  // namespace proxyproto::real

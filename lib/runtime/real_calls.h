@@ -16,6 +16,7 @@ int dup2(int oldfd, int newfd) noexcept;
 int dup3(int oldfd, int newfd, int flags) noexcept;
 int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept;
 int close_range(unsigned first, unsigned last, int flags) noexcept;
+void closefrom(int lowest) noexcept;
 int getsockname(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
 
 }  // namespace proxyproto::real

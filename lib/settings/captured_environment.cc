@@ -1,7 +1,6 @@
 #include "settings/captured_environment.h"
 
 #include <errno.h>
-#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -104,6 +103,12 @@ void capture_entry(const char *entry) noexcept {
     store(&config_slot, value);
     return;
   }
+  // The hand-over across exec is not a setting: a program that inherited a
+  // proxied connection is not thereby told to act on its own accepts.
+  static constexpr char handover_name[] = "LIBPROXYPROTO_HANDOVER";
+  if (name_len == sizeof handover_name - 1 &&
+      std::memcmp(entry, handover_name, name_len) == 0)
+    return;
   if (value[0] != '\0') settings_present = true;
   for (size_t i = 0; i < setting_key_count; ++i) {
     const char *name = setting_environment_name(static_cast<setting_key>(i));
@@ -114,17 +119,11 @@ void capture_entry(const char *entry) noexcept {
   }
 }
 
-// Runs when the library is loaded (before main() when preloaded).
-__attribute__((constructor)) void capture_at_load() noexcept {
-  capture_environment(environ, program_invocation_short_name,
-                      getauxval(AT_SECURE) != 0);
-}
-
 }  // namespace
 
 void capture_environment(char **environment, const char *program,
                          bool secure) noexcept {
-  const int saved_errno = errno;  // getauxval may set it; keep the caller's
+  const int saved_errno = errno;  // keep the caller's
   for (slot &s : setting_slots) reset(&s);
   reset(&config_slot);
   reset(&preload_slot);

@@ -3,9 +3,10 @@
 // their workers accept; settings given to the master must still hold in the
 // workers, so the settings are read from this copy, never from getenv().
 //
-// The copy is taken by a constructor that allocates nothing, performs no
-// I/O and prints nothing: it walks `environ` once and copies the values of
-// interest into fixed static buffers. In a set-user-ID, set-group-ID or
+// The copy is taken by the library's one constructor (lib/interpose/load.cc)
+// and allocates nothing, performs no I/O and prints nothing: it walks
+// `environ` once and copies the values of interest into fixed static
+// buffers. In a set-user-ID, set-group-ID or
 // file-capability program (getauxval(AT_SECURE)) nothing at all is copied:
 // the environment belongs to the caller, who must not steer a privileged
 // program, so only the system configuration file counts there.
@@ -44,8 +45,8 @@ bool captured_secure_mode() noexcept;
 // nginx overwrite argv[0], which that name points into, to set their title.
 const char *captured_program_name() noexcept;
 
-// Takes the copy again from the current environment; the constructor calls
-// it. For tests; `secure` stands in for getauxval(AT_SECURE).
+// Takes the copy from `environment`: the constructor calls it with
+// `environ` and getauxval(AT_SECURE); tests call it with their own.
 void capture_environment(char **environment, const char *program,
                          bool secure) noexcept;
 
