@@ -25,7 +25,8 @@ TESTS += tests/exec/check_handover_text
 endif
 
 pp_exec_scripts = \
-	tests/exec/entry_points.sh
+	tests/exec/entry_points.sh \
+	tests/exec/secure.sh
 TESTS += $(pp_exec_scripts)
 EXTRA_DIST += $(pp_exec_scripts) tests/exec/common_exec.sh
 AM_TESTS_ENVIRONMENT += PP_EXEC='$(abs_top_builddir)/tests/exec'; \
