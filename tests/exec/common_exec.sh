@@ -43,3 +43,71 @@ ex_report() {
 ex_field() {
   printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
 }
+
+# ex_private_run_ok: whether this process may run a daemon with a private
+# /run (a mount namespace with a temporary directory bound over /run), so
+# that the pid files and directories sshd and inetd insist on never touch
+# the machine's own /run. A failure is a hard error under CI=true.
+ex_private_run_ok() {
+  if unshare -m true 2>/dev/null; then
+    return 0
+  fi
+  if [ "${CI:-}" = true ]; then
+    pp_fatal "unshare -m is not permitted here (CI=true: not skipping)"
+  fi
+  echo "SKIP: unshare -m is not permitted here (a private /run is needed)"
+  exit 77
+}
+
+# EX_PRIVATE_RUN DIR CMD...: the prefix that runs CMD (exec'd, one process)
+# with DIR bound over /run.
+# shellcheck disable=SC2016 # expanded by sh
+EX_PRIVATE_RUN=(unshare -m sh -c 'mount --bind "$0" /run && exec "$@"')
+
+# ex_start_haproxy BACKEND-PORT: HAProxy in front of 127.0.0.1:BACKEND-PORT
+# with send-proxy-v2; HAPROXY_PORT gets its front port, hpid its pid.
+# Waits (bounded) until it accepts connections; up to 5 tries with fresh
+# ports when one is taken meanwhile.
+ex_start_haproxy() {
+  local backend=$1 ready try end cfg=$PP_TMP/haproxy.cfg
+  require_tool haproxy
+  for try in 1 2 3 4 5; do
+    ready=$(pp_free_port)
+    HAPROXY_PORT=$(pp_free_port)
+    cat >"$cfg" <<CFG
+global
+    maxconn 16
+    log stderr format raw local0 err
+
+defaults
+    mode tcp
+    log global
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+
+listen ready
+    bind 127.0.0.1:$ready
+    tcp-request connection reject
+
+listen to-backend
+    bind 127.0.0.1:$HAPROXY_PORT
+    server s1 127.0.0.1:$backend send-proxy-v2
+CFG
+    pp_bg hpid timeout 120 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
+    end=$((SECONDS + PP_DEADLINE))
+    until timeout 2 nc -z 127.0.0.1 "$ready" 2>/dev/null; do
+      if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
+        pp_stop "$hpid"
+        hpid=
+        break
+      fi
+      sleep 0.05
+    done
+    [ -n "$hpid" ] && return 0
+    grep -qi 'cannot bind' "$PP_TMP/haproxy.log" || break
+    echo "# haproxy could not bind a port (try $try); trying other ports"
+  done
+  pp_dump "$PP_TMP/haproxy.log"
+  pp_fatal "haproxy did not start listening"
+}
