@@ -27,7 +27,9 @@ endif
 pp_exec_scripts = \
 	tests/exec/entry_points.sh \
 	tests/exec/secure.sh \
-	tests/exec/sshd.sh
+	tests/exec/sshd.sh \
+	tests/exec/inetd.sh \
+	tests/exec/tcpserver.sh
 TESTS += $(pp_exec_scripts)
 EXTRA_DIST += $(pp_exec_scripts) tests/exec/common_exec.sh
 AM_TESTS_ENVIRONMENT += PP_EXEC='$(abs_top_builddir)/tests/exec'; \
