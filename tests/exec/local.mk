@@ -22,6 +22,14 @@ tests_exec_check_handover_text_SOURCES = tests/exec/check_handover_text.cc
 tests_exec_check_handover_text_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
 tests_exec_check_handover_text_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
 TESTS += tests/exec/check_handover_text
+# Both sides of the hand-over on real sockets, linked against the engine
+# (nothing interposed).
+check_PROGRAMS += tests/exec/check_handover
+tests_exec_check_handover_SOURCES = tests/exec/check_handover.cc
+tests_exec_check_handover_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
+tests_exec_check_handover_LDADD = lib/libproxyproto_engine.la \
+	lib/libproxyproto_core.la lib/libproxyproto_runtime.la $(CHECK_LIBS)
+TESTS += tests/exec/check_handover
 endif
 
 pp_exec_scripts = \
