@@ -9,7 +9,8 @@
 # negative cases: a connection left close-on-exec hands nothing over; a
 # stale hand-over naming 0 and 1 with an earlier socket's identity attaches
 # nothing to the new socket there, while the same value with the new
-# socket's identity does (the identity is what decides).
+# socket's identity does (the identity is what decides). And a program in
+# between that clears the environment (env -i) passes the record on.
 # spid, sport are set through pp_start_preloaded.
 # shellcheck disable=SC2154
 set -eu
@@ -54,6 +55,20 @@ for via in execve execv execvp execvpe execl execlp execle fexecve execveat \
     [ "$PP_FAIL" -eq 0 ] || { pp_dump "$PP_TMP/$name.out.err" "$PP_TMP/$name.cerr"; }
   done
 done
+
+# A program in between that clears the environment: env -i, itself under
+# the library, executes the reporter with LD_PRELOAD alone; the record goes
+# on through env's own execvp.
+name=env-i
+pp_start_preloaded "$EXEC_TESTER" 30 spid sport "$PP_TMP/$name.out" -- \
+  --reporter "$(command -v env)" --via execve -- -i \
+  LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" "$EXEC_REPORTER"
+ex_claiming_client "$name" "$sport"
+pp_wait_exit "$spid" 20 >/dev/null || echo "# $name: tester did not exit"
+r=$(ex_report "$PP_TMP/$name.out.err")
+pp_expect_eq "through env -i: getpeername(0) in the program it starts" \
+  "$(ex_field "$r" fd0)" "$want"
+pp_expect_eq "through env -i: the variable is not visible" "$(ex_field "$r" env)" clean
 
 for via in execve posix_spawn; do
   name=cloexec-$via

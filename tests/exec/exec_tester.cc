@@ -140,7 +140,10 @@ int main(int argc, char **argv) {
   // execl and friends take the arguments one by one: the reporter's name
   // and at most one more (the null pointer ends the list; execle's
   // environment follows it).
-  if (args.size() > 2) { fprintf(stderr, "exec_tester: too many arguments\n"); return 2; }
+  if (args.size() > 2 && via.compare(0, 5, "execl") == 0) {
+    fprintf(stderr, "exec_tester: %s takes one reporter argument\n", via.c_str());
+    return 2;
+  }
   char *const arg1 = args.size() > 1 ? a[1] : nullptr;
   if (via == "execve") execve(r, a, e);
   else if (via == "execv") execv(r, a);
