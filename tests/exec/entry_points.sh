@@ -62,7 +62,9 @@ done
 name=env-i
 pp_start_preloaded "$EXEC_TESTER" 30 spid sport "$PP_TMP/$name.out" -- \
   --reporter "$(command -v env)" --via execve -- -i \
-  LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" "$EXEC_REPORTER"
+  LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
+  ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+  ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} "$EXEC_REPORTER"
 ex_claiming_client "$name" "$sport"
 pp_wait_exit "$spid" 20 >/dev/null || echo "# $name: tester did not exit"
 r=$(ex_report "$PP_TMP/$name.out.err")

@@ -16,7 +16,8 @@
 //            so the stale value reaches the reporter as it is
 //   forged   as stale, but the value names the second connection's own
 //            identity with 198.51.100.9:999 (the control for stale)
-// --fresh-env: the reporter gets an environment of LD_PRELOAD and PATH only.
+// --fresh-env: the reporter gets an environment of LD_PRELOAD and PATH only
+// (and the sanitizers' ASAN_OPTIONS and UBSAN_OPTIONS when set).
 // Prints "port N" once listening; exits with the reporter's status for
 // posix_spawn*.
 #include <arpa/inet.h>
@@ -99,10 +100,11 @@ int main(int argc, char **argv) {
   argv_out.push_back(nullptr);
   std::vector<std::string> env_strings;
   if (fresh_env) {
-    const char *preload = getenv("LD_PRELOAD");
-    const char *path = getenv("PATH");
-    if (preload) env_strings.push_back(std::string("LD_PRELOAD=") + preload);
-    if (path) env_strings.push_back(std::string("PATH=") + path);
+    // The sanitizer builds' run-time options too: they are no settings of
+    // the library, and the instrumented reporter cannot start without them.
+    for (const char *name : {"LD_PRELOAD", "PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS"})
+      if (const char *value = getenv(name))
+        env_strings.push_back(std::string(name) + "=" + value);
     clearenv();
     for (auto &e : env_strings) putenv(e.data());
   }
