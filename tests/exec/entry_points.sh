@@ -59,7 +59,7 @@ done
 # A program in between that clears the environment: env -i, itself under
 # the library, executes the reporter with LD_PRELOAD alone; the record goes
 # on through env's own execvp.
-name=env-i
+name=envclear
 pp_start_preloaded "$EXEC_TESTER" 30 spid sport "$PP_TMP/$name.out" -- \
   --reporter "$(command -v env)" --via execve -- -i \
   LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
