@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -141,6 +142,39 @@ START_TEST(prepare_maps_room_for_a_large_environment) {
 }
 END_TEST
 
+START_TEST(prepare_hands_over_at_most_64_lowest_first) {
+  socklen_t len;
+  const auto claim = v4("203.0.113.7", 4321, &len);
+  std::vector<int> fds;
+  for (int i = 0; i < 35; ++i) {  // 70 sockets with records
+    int pair[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    fds.push_back(pair[0]);
+    fds.push_back(pair[1]);
+  }
+  for (int fd : fds) ph::store(fd, claim, len);
+  environment env({"A=1"});
+  child_environment room;
+  char *const *out = room.prepare(env.get());
+  const std::string value = out[1];
+  size_t entries = 0;
+  for (char c : value) entries += c == ';';
+  ck_assert_uint_eq(entries, proxyproto::handover_max_entries);
+  int highest_named = -1;
+  for (size_t at = value.find(';'); at != std::string::npos;
+       at = value.find(';', at + 1))
+    highest_named = std::atoi(value.c_str() + at + 1);
+  // The 64 lowest of the 70 descriptors with records.
+  std::vector<int> all = fds;
+  std::sort(all.begin(), all.end());
+  ck_assert_int_eq(highest_named, all[63]);
+  for (int fd : fds) {
+    ph::forget(fd);
+    close(fd);
+  }
+}
+END_TEST
+
 START_TEST(adopt_attaches_by_identity_and_removes_the_variable) {
   const int fd = sockets[0];
   const std::string value = "LIBPROXYPROTO_HANDOVER=v1;" + std::to_string(fd) + "," +
@@ -217,6 +251,7 @@ int main(void) {
   tcase_add_test(tc, prepare_names_inherited_records_only);
   tcase_add_test(tc, prepare_with_a_null_envp);
   tcase_add_test(tc, prepare_maps_room_for_a_large_environment);
+  tcase_add_test(tc, prepare_hands_over_at_most_64_lowest_first);
   tcase_add_test(tc, adopt_attaches_by_identity_and_removes_the_variable);
   tcase_add_test(tc, adopt_refuses_another_socket_under_the_number);
   tcase_add_test(tc, adopt_in_secure_mode_removes_and_ignores);

@@ -56,6 +56,16 @@ for via in execve execv execvp execvpe execl execlp execle fexecve execveat \
   done
 done
 
+# An IPv6 claim (on this IPv4 listener the record is an AF_INET6 address).
+name=ipv6
+pp_start_preloaded "$EXEC_TESTER" 30 spid sport "$PP_TMP/$name.out" -- \
+  --reporter "$EXEC_REPORTER" --via execve
+ex_claiming_client "$name" "$sport" LIBPROXYPROTO_ADDR=2001:db8::7
+pp_wait_exit "$spid" 20 >/dev/null || echo "# $name: tester did not exit"
+r=$(ex_report "$PP_TMP/$name.out.err")
+pp_expect_eq "an IPv6 claim: getpeername(0) in the new program" \
+  "$(ex_field "$r" fd0)" "[2001:db8::7]:$CLAIM_PORT"
+
 # A program in between that clears the environment: env -i, itself under
 # the library, executes the reporter with LD_PRELOAD alone; the record goes
 # on through env's own execvp.
