@@ -23,6 +23,7 @@ Suite *make_pending_pool_suite(void);
 Suite *make_header_reader_suite(void);
 Suite *make_connection_scope_suite(void);
 Suite *make_captured_environment_suite(void);
+Suite *make_handover_suite(void);
 
 // Compares a std::string result with the expected text. (ck_assert_str_eq
 // on a temporary's c_str() would read freed memory.)

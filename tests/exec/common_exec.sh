@@ -1,6 +1,6 @@
 #!/bin/bash
 # Shared by the tests in tests/exec/ (sourced after
-# tests/integration/common.sh): the client that claims an address, and
+# tests/lib/common.sh): the client that claims an address, and
 # reading exec_reporter's lines.
 # shellcheck disable=SC2034
 
@@ -65,49 +65,18 @@ ex_private_run_ok() {
 EX_PRIVATE_RUN=(unshare -m sh -c 'mount --bind "$0" /run && exec "$@"')
 
 # ex_start_haproxy BACKEND-PORT: HAProxy in front of 127.0.0.1:BACKEND-PORT
-# with send-proxy-v2; HAPROXY_PORT gets its front port, hpid its pid.
-# Waits (bounded) until it accepts connections; up to 5 tries with fresh
-# ports when one is taken meanwhile.
+# with send-proxy-v2 (tests/lib/haproxy.sh); HAPROXY_PORT gets its front
+# port, hpid its pid.
+EX_BACKEND_PORT=
+HAPROXY_PORT=
+ex_haproxy_sections() {
+  HAPROXY_PORT=$(pp_free_port)
+  printf '\nlisten to-backend\n    bind 127.0.0.1:%s\n    server s1 127.0.0.1:%s send-proxy-v2\n' \
+    "$HAPROXY_PORT" "$EX_BACKEND_PORT"
+}
 ex_start_haproxy() {
-  local backend=$1 ready try end cfg=$PP_TMP/haproxy.cfg
-  require_tool haproxy
-  for try in 1 2 3 4 5; do
-    ready=$(pp_free_port)
-    HAPROXY_PORT=$(pp_free_port)
-    cat >"$cfg" <<CFG
-global
-    maxconn 16
-    log stderr format raw local0 err
-
-defaults
-    mode tcp
-    log global
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
-
-listen ready
-    bind 127.0.0.1:$ready
-    tcp-request connection reject
-
-listen to-backend
-    bind 127.0.0.1:$HAPROXY_PORT
-    server s1 127.0.0.1:$backend send-proxy-v2
-CFG
-    pp_bg hpid timeout 120 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
-    end=$((SECONDS + PP_DEADLINE))
-    until timeout 2 nc -z 127.0.0.1 "$ready" 2>/dev/null; do
-      if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
-        pp_stop "$hpid"
-        hpid=
-        break
-      fi
-      sleep 0.05
-    done
-    [ -n "$hpid" ] && return 0
-    grep -qi 'cannot bind' "$PP_TMP/haproxy.log" || break
-    echo "# haproxy could not bind a port (try $try); trying other ports"
-  done
-  pp_dump "$PP_TMP/haproxy.log"
-  pp_fatal "haproxy did not start listening"
+  EX_BACKEND_PORT=$1
+  pp_require_haproxy
+  pp_haproxy_start hpid ex_haproxy_sections ||
+    { pp_dump "$PP_HAPROXY_LOG"; pp_fatal "haproxy did not start listening"; }
 }

@@ -15,22 +15,8 @@ tests_exec_exec_reporter_linked_SOURCES = tests/exec/exec_reporter.cc
 tests_exec_exec_reporter_linked_LDADD = lib/libproxyproto.la
 tests_exec_exec_reporter_linked_LDFLAGS = -no-install
 
-if ENABLE_TESTS
-# The hand-over value's writer and reader (lib/core/handover_text.h).
-check_PROGRAMS += tests/exec/check_handover_text
-tests_exec_check_handover_text_SOURCES = tests/exec/check_handover_text.cc
-tests_exec_check_handover_text_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
-tests_exec_check_handover_text_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
-TESTS += tests/exec/check_handover_text
-# Both sides of the hand-over on real sockets, linked against the engine
-# (nothing interposed).
-check_PROGRAMS += tests/exec/check_handover
-tests_exec_check_handover_SOURCES = tests/exec/check_handover.cc
-tests_exec_check_handover_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
-tests_exec_check_handover_LDADD = lib/libproxyproto_engine.la \
-	lib/libproxyproto_core.la lib/libproxyproto_runtime.la $(CHECK_LIBS)
-TESTS += tests/exec/check_handover
-endif
+# The unit tests of the hand-over are suites of tests/unit/check_core
+# (handover_text) and tests/engine/check_engine (handover).
 
 pp_exec_scripts = \
 	tests/exec/entry_points.sh \

@@ -9,8 +9,8 @@
 # tpid, hpid are set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 # shellcheck source=tests/exec/common_exec.sh
 . "$(cd "$(dirname "$0")" && pwd)/common_exec.sh"
 require_tool tcpserver haproxy

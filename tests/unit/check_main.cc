@@ -22,6 +22,7 @@ int main(void) {
   srunner_add_suite(sr, make_setting_sources_suite());
   srunner_add_suite(sr, make_activation_rule_suite());
   srunner_add_suite(sr, make_tlv_setting_suite());
+  srunner_add_suite(sr, make_handover_text_suite());
   srunner_add_suite(sr, make_corpus_suite());
   srunner_run_all(sr, CK_NORMAL);
   const int failed = srunner_ntests_failed(sr);

@@ -35,6 +35,7 @@ Suite *make_config_text_suite(void);
 Suite *make_setting_sources_suite(void);
 Suite *make_activation_rule_suite(void);
 Suite *make_tlv_setting_suite(void);
+Suite *make_handover_text_suite(void);
 Suite *make_corpus_suite(void);
 
 // Compares a std::string result with the expected text. (ck_assert_str_eq

@@ -1,7 +1,6 @@
-// tests/exec/check_handover: both sides of the hand-over (lib/exec/) on
-// real sockets in one process, linked against the engine (nothing is
-// interposed here): which records child_environment::prepare() writes,
-// and what adopt() attaches, removes and refuses.
+// Both sides of the hand-over across exec (lib/exec/handover.h) on real
+// sockets in one process: which records child_environment::prepare()
+// writes, and what adopt() attaches, removes and refuses.
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 
 #include "exec/handover.h"
 #include "records/peer_addresses.h"
+#include "suites.h"
 
 namespace ph = proxyproto::peer_addresses;
 using proxyproto::exec_handover::adopt;
@@ -50,13 +50,6 @@ std::string identity(int fd) {
   fstat(fd, &st);
   return std::to_string(st.st_dev) + "," + std::to_string(st.st_ino);
 }
-
-// ck_assert_str_eq evaluates its arguments twice: keep the string alive.
-#define expect_record(fd, want)                 \
-  do {                                          \
-    const std::string got_ = recorded(fd);      \
-    ck_assert_str_eq(got_.c_str(), want);       \
-  } while (0)
 
 // An environment of owned strings, as a char ** array.
 struct environment {
@@ -184,8 +177,8 @@ START_TEST(adopt_attaches_by_identity_and_removes_the_variable) {
   ck_assert_uint_eq(env.size(), 2);
   ck_assert_str_eq(env.get()[0], "A=1");
   ck_assert_str_eq(env.get()[1], "B=2");
-  expect_record(fd, "198.51.100.9:999");
-  expect_record(sockets[1], "none");
+  PP_ASSERT_STR(recorded(fd), "198.51.100.9:999");
+  PP_ASSERT_STR(recorded(sockets[1]), "none");
 }
 END_TEST
 
@@ -197,7 +190,7 @@ START_TEST(adopt_refuses_another_socket_under_the_number) {
   environment env({value});
   adopt(env.get(), false);
   ck_assert_uint_eq(env.size(), 0);
-  expect_record(fd, "none");
+  PP_ASSERT_STR(recorded(fd), "none");
 }
 END_TEST
 
@@ -209,7 +202,7 @@ START_TEST(adopt_in_secure_mode_removes_and_ignores) {
   adopt(env.get(), true);
   ck_assert_uint_eq(env.size(), 1);
   ck_assert_str_eq(env.get()[0], "A=1");
-  expect_record(fd, "none");
+  PP_ASSERT_STR(recorded(fd), "none");
 }
 END_TEST
 
@@ -220,11 +213,11 @@ START_TEST(adopt_ignores_two_values_and_malformed_ones) {
   environment twice({good, good});
   adopt(twice.get(), false);
   ck_assert_uint_eq(twice.size(), 0);
-  expect_record(fd, "none");
+  PP_ASSERT_STR(recorded(fd), "none");
   environment bad({good + ";"});
   adopt(bad.get(), false);
   ck_assert_uint_eq(bad.size(), 0);
-  expect_record(fd, "none");
+  PP_ASSERT_STR(recorded(fd), "none");
   environment not_ours({"LIBPROXYPROTO_HANDOVERX=1", "LIBPROXYPROTO_HANDOVER"});
   adopt(not_ours.get(), false);
   ck_assert_uint_eq(not_ours.size(), 2);  // other names are left alone
@@ -238,12 +231,12 @@ START_TEST(adopt_ignores_what_is_not_a_socket) {
                             identity(fd) + ",198.51.100.9,999";
   environment env({value});
   adopt(env.get(), false);
-  expect_record(fd, "none");
+  PP_ASSERT_STR(recorded(fd), "none");
   close(fd);
 }
 END_TEST
 
-int main(void) {
+Suite *make_handover_suite(void) {
   Suite *s = suite_create("handover");
   TCase *tc = tcase_create("exec");
   tcase_add_checked_fixture(tc, setup, teardown);
@@ -258,9 +251,5 @@ int main(void) {
   tcase_add_test(tc, adopt_ignores_two_values_and_malformed_ones);
   tcase_add_test(tc, adopt_ignores_what_is_not_a_socket);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  const int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return s;
 }

@@ -1,5 +1,5 @@
-// tests/exec/check_handover_text: the hand-over value's writer and reader
-// (lib/core/handover_text.h), every rule of the grammar.
+// The hand-over value's writer and reader (lib/core/handover_text.h): every
+// rule of the grammar.
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/handover_text.h"
+#include "suites.h"
 
 using proxyproto::handover_entry;
 using proxyproto::handover_max_entries;
@@ -221,7 +222,7 @@ START_TEST(reader_fills_plain_sockaddrs) {
 }
 END_TEST
 
-int main(void) {
+Suite *make_handover_text_suite(void) {
   Suite *s = suite_create("handover_text");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, empty_value_has_no_entries);
@@ -234,9 +235,5 @@ int main(void) {
   tcase_add_test(tc, reader_rejects_more_entries_than_room);
   tcase_add_test(tc, reader_fills_plain_sockaddrs);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  const int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return s;
 }
