@@ -19,8 +19,11 @@ namespace proxyproto::exec_handover {
 
 namespace {
 
+// The first byte first: it rules out nearly every entry without a call
+// (this runs at every program's start).
 bool is_handover_entry(const char *entry) noexcept {
-  return std::strncmp(entry, variable_name, variable_name_len) == 0 &&
+  return entry[0] == variable_name[0] &&
+         std::strncmp(entry, variable_name, variable_name_len) == 0 &&
          entry[variable_name_len] == '=';
 }
 

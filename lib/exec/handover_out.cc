@@ -21,7 +21,8 @@ namespace proxyproto::exec_handover {
 namespace {
 
 bool is_handover_entry(const char *entry) noexcept {
-  return std::strncmp(entry, variable_name, variable_name_len) == 0 &&
+  return entry[0] == variable_name[0] &&
+         std::strncmp(entry, variable_name, variable_name_len) == 0 &&
          entry[variable_name_len] == '=';
 }
 
