@@ -142,9 +142,8 @@ void decode_addresses(const uint8_t *block, uint8_t fam, header *out) noexcept {
 }  // namespace
 
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept {
-  const size_t sig_have = len < sizeof v2_signature ? len : sizeof v2_signature;
-  if (sig_have != 0 && std::memcmp(buf, v2_signature, sig_have) != 0)
-    return {parse_status::not_proxy, defect::none, 0};
+  const prefix_match sig = match_v2_signature(buf, len);
+  if (sig == prefix_match::none) return {parse_status::not_proxy, defect::none, 0};
   if (len <= sizeof v2_signature) return need_more();
 
   // §2.2: the version nibble must be 2, and the receiver accepts only that.
