@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "core/proxy_header.h"
+#include "records/any_record.h"
 
 namespace proxyproto::kept_headers {
 
@@ -59,6 +60,9 @@ constinit pthread_mutex_t locks[lock_count] = {
 #undef PP_LOCK4
 };
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+// Whether a record was ever stored here: forget(), which runs on every
+// accept and close, is then a load and a branch while nothing is kept.
+constinit std::atomic<bool> ever_stored{false};
 
 void reinit_locks_in_child() noexcept {
   for (auto &lock : locks) pthread_mutex_init(&lock, nullptr);
@@ -122,6 +126,9 @@ bool store(int fd, const uint8_t *bytes, size_t length,
   if (!for_api) length = 0;
   struct stat st;
   if (fstat(fd, &st) != 0) return false;
+  records::note_recording();
+  if (!ever_stored.load(std::memory_order_relaxed))
+    ever_stored.store(true, std::memory_order_relaxed);
   std::atomic<record *> *s = slot(fd, true);
   if (s == nullptr) return false;
   const size_t mapped = sizeof(record) + length;
@@ -181,6 +188,7 @@ bool destination(int fd, sockaddr_storage *addr, socklen_t *length) noexcept {
 }
 
 void forget(int fd) noexcept {
+  if (!ever_stored.load(std::memory_order_relaxed)) return;
   std::atomic<record *> *s = slot(fd, false);
   if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return;
   record *old;

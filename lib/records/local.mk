@@ -2,6 +2,7 @@
 # The peer address that getpeername() reports, and the headers kept for the
 # public API and getsockname().
 lib_libproxyproto_engine_la_SOURCES += \
+	lib/records/any_record.h \
 	lib/records/peer_addresses.h \
 	lib/records/peer_addresses.cc \
 	lib/records/kept_headers.h \

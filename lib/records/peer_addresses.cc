@@ -32,6 +32,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "records/any_record.h"
+
 namespace proxyproto::peer_addresses {
 
 namespace {
@@ -148,6 +150,7 @@ bool plainly_empty(const entry *e) noexcept {
 
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
+  records::note_recording();
   entry *e = find(fd, true);
   if (e == nullptr) return false;
   uint64_t words[4] = {};

@@ -18,16 +18,25 @@ class next_symbol {
  public:
   constexpr explicit next_symbol(const char *name) noexcept : name_(name) {}
 
+  // The bound function, or null when there is none. Once bound this is a
+  // load and a test: the binding is out of line, so that a forwarder such
+  // as close() compiles to a load, a test and a jump.
   Fn *get() noexcept {
     Fn *fn = fn_.load(std::memory_order_acquire);
-    if (fn == nullptr) {
-      fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
-      fn_.store(fn, std::memory_order_release);
-    }
+    if (fn != nullptr) [[likely]] return fn;
+    return bind();
+  }
+
+  // The bound function without binding: null until get() has run once.
+  Fn *bound() noexcept { return fn_.load(std::memory_order_acquire); }
+
+ private:
+  __attribute__((noinline)) Fn *bind() noexcept {
+    Fn *fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
+    fn_.store(fn, std::memory_order_release);
     return fn;
   }
 
- private:
   const char *name_;
   std::atomic<Fn *> fn_{nullptr};
 };
@@ -64,9 +73,20 @@ int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept {
   return as_int(syscall(SYS_getpeername, fd, addr, addrlen));
 }
 
-int close(int fd) noexcept {
+namespace {
+
+__attribute__((noinline)) int first_close(int fd) noexcept {
   if (auto *fn = next_close.get()) return fn(fd);
   return as_int(syscall(SYS_close, fd));
+}
+
+}  // namespace
+
+// Every process that has the library loaded closes through here: once
+// bound, a load, a test and a jump (no frame to set up).
+int close(int fd) noexcept {
+  if (auto *fn = next_close.bound()) [[likely]] return fn(fd);
+  return first_close(fd);
 }
 
 int dup(int fd) noexcept {
