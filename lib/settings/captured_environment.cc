@@ -1,8 +1,11 @@
 #include "settings/captured_environment.h"
 
+#include <errno.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdint>
 
 namespace proxyproto {
 
@@ -49,7 +52,25 @@ constinit slot config_slot{config_buffer, sizeof config_buffer, 0, false, false}
 constinit slot preload_slot{preload_buffer, sizeof preload_buffer, 0, false,
                             false};
 constinit bool settings_present = false;
-constinit bool secure_mode = false;
+
+// Secure-execution mode, asked of getauxval(AT_SECURE) when first needed
+// rather than at load: a process that never accepts never asks. Until then
+// the copy is taken as if the mode were off, and every accessor below
+// answers "unset" when it turns out to be on, so that a privileged program
+// never acts on what its caller put in the environment.
+enum secure_state : uint8_t { secure_unknown, secure_off, secure_on };
+constinit std::atomic<uint8_t> secure_mode{secure_unknown};
+
+bool secure() noexcept {
+  uint8_t mode = secure_mode.load(std::memory_order_relaxed);
+  if (mode == secure_unknown) {
+    const int saved_errno = errno;  // getauxval sets it for a missing entry
+    mode = getauxval(AT_SECURE) != 0 ? secure_on : secure_off;
+    errno = saved_errno;
+    secure_mode.store(mode, std::memory_order_relaxed);  // the same for all
+  }
+  return mode == secure_on;
+}
 
 // The capture runs in every process the library is preloaded into, before
 // main(): it calls no libc function but getauxval(), so that no lazily bound
@@ -137,47 +158,56 @@ const char *short_name(int argc, char **argv) noexcept {
   return name;
 }
 
-// Runs when the library is loaded (before main() when preloaded). glibc
-// calls the constructors of a shared object with main()'s arguments and
-// environment, which spares the imports of environ and
-// program_invocation_short_name. errno is left alone: nothing here sets
-// it, and getauxval() would only on a missing entry, while Linux gives
-// every process AT_SECURE.
-__attribute__((constructor)) void capture_at_load(int argc, char **argv,
-                                                  char **envp) noexcept {
-  capture_environment(envp, short_name(argc, argv), getauxval(AT_SECURE) != 0);
-}
-
-}  // namespace
-
-void capture_environment(char **environment, const char *program,
-                         bool secure) noexcept {
+void capture(char **environment, const char *program) noexcept {
   for (slot &s : setting_slots) reset(&s);
   reset(&config_slot);
   reset(&preload_slot);
   settings_present = false;
-  secure_mode = secure;
   program_buffer[0] = '\0';
   if (program != nullptr) {
     bool cut = false;
     copy_text(program_buffer, sizeof program_buffer, program, &cut);
     if (cut) program_buffer[0] = '\0';  // a name that does not fit: none
   }
-  if (!secure && environment != nullptr)
+  if (environment != nullptr)
     for (char **e = environment; *e != nullptr; ++e) capture_entry(*e);
 }
 
+// Runs when the library is loaded (before main() when preloaded). glibc
+// calls the constructors of a shared object with main()'s arguments and
+// environment, which spares the imports of environ and
+// program_invocation_short_name.
+__attribute__((constructor)) void capture_at_load(int argc, char **argv,
+                                                  char **envp) noexcept {
+  capture(envp, short_name(argc, argv));
+}
+
+}  // namespace
+
+void capture_environment(char **environment, const char *program,
+                         bool secure) noexcept {
+  secure_mode.store(secure ? secure_on : secure_off, std::memory_order_relaxed);
+  capture(secure ? nullptr : environment, program);
+}
+
 captured_value captured_setting(setting_key key) noexcept {
+  if (secure()) return value_of(slot{});
   return value_of(setting_slots[static_cast<size_t>(key)]);
 }
 
-captured_value captured_config_path() noexcept { return value_of(config_slot); }
+captured_value captured_config_path() noexcept {
+  if (secure()) return value_of(slot{});
+  return value_of(config_slot);
+}
 
-captured_value captured_ld_preload() noexcept { return value_of(preload_slot); }
+captured_value captured_ld_preload() noexcept {
+  if (secure()) return value_of(slot{});
+  return value_of(preload_slot);
+}
 
-bool captured_settings_present() noexcept { return settings_present; }
+bool captured_settings_present() noexcept { return !secure() && settings_present; }
 
-bool captured_secure_mode() noexcept { return secure_mode; }
+bool captured_secure_mode() noexcept { return secure(); }
 
 const char *captured_program_name() noexcept { return program_buffer; }
 
