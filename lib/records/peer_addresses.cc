@@ -153,8 +153,10 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   records::note_recording();
   entry *e = find(fd, true);
   if (e == nullptr) return false;
-  uint64_t words[4] = {};
-  std::memcpy(words, &addr, len);
+  // All four words, whatever len says (a fixed-size copy is four moves; a
+  // sockaddr_storage always has them): lookup() hands out only `len` bytes.
+  uint64_t words[4];
+  std::memcpy(words, &addr, sizeof words);
   write_entry(e, words, len);
   return true;
 }

@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "core/activation_rule.h"
@@ -254,8 +255,15 @@ void load_settings() noexcept {
 
 }  // namespace
 
+// Asked on every accept: once loaded, one acquire load (pthread_once's own
+// fast path is a call into libc and more).
+constinit std::atomic<bool> settings_ready{false};
+
 const server_config &server_settings() noexcept {
-  pthread_once(&settings_once, load_settings);
+  if (!settings_ready.load(std::memory_order_acquire)) [[unlikely]] {
+    pthread_once(&settings_once, load_settings);
+    settings_ready.store(true, std::memory_order_release);
+  }
   return settings;
 }
 
