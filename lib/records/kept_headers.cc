@@ -28,6 +28,7 @@
 
 #include "core/proxy_header.h"
 #include "records/any_record.h"
+#include "runtime/real_calls.h"
 
 namespace proxyproto::kept_headers {
 
@@ -125,7 +126,7 @@ bool store(int fd, const uint8_t *bytes, size_t length,
   if (length > v2_max_length) return false;
   if (!for_api) length = 0;
   struct stat st;
-  if (fstat(fd, &st) != 0) return false;
+  if (real::fstat(fd, &st) != 0) return false;
   records::note_recording();
   if (!ever_stored.load(std::memory_order_relaxed))
     ever_stored.store(true, std::memory_order_relaxed);
@@ -155,7 +156,7 @@ bool store(int fd, const uint8_t *bytes, size_t length,
 
 ssize_t copy(int fd, void *buf, size_t capacity) noexcept {
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (real::fstat(fd, &st) != 0) {
     errno = EBADF;
     return -1;
   }
@@ -177,7 +178,7 @@ bool destination(int fd, sockaddr_storage *addr, socklen_t *length) noexcept {
   std::atomic<record *> *s = slot(fd, false);
   if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return false;
   struct stat st;
-  if (fstat(fd, &st) != 0) return false;
+  if (real::fstat(fd, &st) != 0) return false;
   stripe_lock lock(fd);
   const record *r = s->load(std::memory_order_acquire);
   if (r == nullptr || !same_socket(r, st) || r->destination_length == 0)

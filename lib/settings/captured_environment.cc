@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/real_calls.h"
+
 namespace proxyproto {
 
 namespace {
@@ -65,7 +67,8 @@ bool secure() noexcept {
   uint8_t mode = secure_mode.load(std::memory_order_relaxed);
   if (mode == secure_unknown) {
     const int saved_errno = errno;  // getauxval sets it for a missing entry
-    mode = getauxval(AT_SECURE) != 0 ? secure_on : secure_off;
+    // Unknown (getauxval not found): secure, so that nothing is trusted.
+    mode = real::getauxval(AT_SECURE, 1) != 0 ? secure_on : secure_off;
     errno = saved_errno;
     secure_mode.store(mode, std::memory_order_relaxed);  // the same for all
   }

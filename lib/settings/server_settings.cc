@@ -71,7 +71,7 @@ file_state read_config_file(const char *path, size_t *len) {
   if (fd < 0) return errno == ENOENT ? file_state::absent : file_state::unreadable;
   file_state state = file_state::read;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (real::fstat(fd, &st) != 0) {
     state = file_state::unreadable;
   } else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
     state = file_state::read;  // /dev/null

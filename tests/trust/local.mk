@@ -31,7 +31,8 @@ tests_trust_check_trust_SOURCES = \
 	lib/settings/captured_environment.h \
 	lib/settings/captured_environment.cc
 tests_trust_check_trust_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
-tests_trust_check_trust_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
+tests_trust_check_trust_LDADD = lib/libproxyproto_core.la \
+	lib/libproxyproto_runtime.la $(CHECK_LIBS)
 TESTS += tests/trust/check_trust
 endif
 
