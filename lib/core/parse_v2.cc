@@ -74,6 +74,7 @@ defect check_ssl(const tlv &ssl) noexcept {
 // Walks every TLV, bounds-checks it and verifies the checksum if present.
 defect check_tlvs(const uint8_t *hdr, size_t total, const uint8_t *area,
                   size_t area_len) noexcept {
+  if (area_len == 0) return defect::none;  // the usual header: no TLVs
   tlv_cursor cursor(area, area_len);
   tlv item;
   const uint8_t *crc_field = nullptr;

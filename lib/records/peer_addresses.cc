@@ -72,28 +72,35 @@ void register_atfork() noexcept {
   pthread_atfork(nullptr, nullptr, repair_after_fork);
 }
 
-// The entry for fd, or null. With `create`, maps its page if needed.
-entry *find(int fd, bool create) noexcept {
+// Maps the page at page_index, or finds the one another thread mapped.
+entry *map_page(size_t page_index) noexcept {
+  pthread_once(&atfork_once, register_atfork);
+  void *mem = mmap(nullptr, page_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return nullptr;
+  // Anonymous memory is zero: every entry starts even and empty.
+  entry *fresh = static_cast<entry *>(mem);
+  entry *page = nullptr;
+  if (pages[page_index].compare_exchange_strong(page, fresh,
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_acquire))
+    return fresh;
+  munmap(mem, page_bytes);  // another thread won; `page` holds its page
+  return page;
+}
+
+// The entry for fd, or null. With `create`, maps its page if needed. Inline:
+// every accept and close asks, and the page exists but for the first time.
+inline entry *find(int fd, bool create) noexcept {
   if (fd < 0) return nullptr;
   const size_t index = static_cast<size_t>(fd);
   const size_t page_index = index >> page_bits;
   if (page_index >= page_count) return nullptr;
   entry *page = pages[page_index].load(std::memory_order_acquire);
-  if (page == nullptr) {
+  if (page == nullptr) [[unlikely]] {
     if (!create) return nullptr;
-    pthread_once(&atfork_once, register_atfork);
-    void *mem = mmap(nullptr, page_bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return nullptr;
-    // Anonymous memory is zero: every entry starts even and empty.
-    entry *fresh = static_cast<entry *>(mem);
-    if (pages[page_index].compare_exchange_strong(page, fresh,
-                                                  std::memory_order_acq_rel,
-                                                  std::memory_order_acquire)) {
-      page = fresh;
-    } else {
-      munmap(mem, page_bytes);  // another thread won; `page` holds its page
-    }
+    page = map_page(page_index);
+    if (page == nullptr) return nullptr;
   }
   return &page[index & (page_entries - 1)];
 }
