@@ -117,19 +117,28 @@ void start_header(header *out, address_family family, size_t total) noexcept {
 // not a digit, a hex digit, a colon or a dot, and the CR is such a byte,
 // so no loop needs a bound check of its own.
 
-// A decimal number at p of 1..max_digits digits, no leading zero, at most
-// `max`: the byte after it, or null.
-inline const uint8_t *quick_number(const uint8_t *p, size_t max_digits,
-                                   uint32_t max, uint32_t *out) noexcept {
-  const uint8_t *start = p;
-  uint32_t value = 0;
-  for (uint32_t digit; (digit = static_cast<uint32_t>(*p) - '0') <= 9; ++p)
-    value = value * 10 + digit;  // may wrap on a long run, refused below
-  const size_t n = static_cast<size_t>(p - start);
-  if (n == 0 || n > max_digits || value > max || (n > 1 && *start == '0'))
-    return nullptr;
+// A port at p (0-65535, 1-5 digits, no leading zero): the byte after it,
+// or null. As for the quad's numbers, each byte read follows a digit.
+inline const uint8_t *quick_port(const uint8_t *p, uint32_t *out) noexcept {
+  uint32_t value = static_cast<uint32_t>(p[0]) - '0';
+  if (value > 9) return nullptr;
+  if (value == 0) {  // "0" alone; "0" followed by a digit is a leading zero
+    if (static_cast<uint32_t>(p[1]) - '0' <= 9) return nullptr;
+    *out = 0;
+    return p + 1;
+  }
+#pragma GCC unroll 4
+  for (size_t i = 1; i < 5; ++i) {
+    const uint32_t digit = static_cast<uint32_t>(p[i]) - '0';
+    if (digit > 9) {
+      *out = value;
+      return p + i;
+    }
+    value = value * 10 + digit;
+  }
+  if (value > 65535 || static_cast<uint32_t>(p[5]) - '0' <= 9) return nullptr;
   *out = value;
-  return p;
+  return p + 5;
 }
 
 // One number of a dotted quad (0-255, 1-3 digits, no leading zero), read
@@ -225,9 +234,9 @@ size_t quick_line(const uint8_t *buf, size_t len, header *out) noexcept {
   }
   if (p == nullptr) return 0;
   uint32_t source_port, destination_port;
-  p = quick_number(p, 5, 65535, &source_port);
+  p = quick_port(p, &source_port);
   if (p == nullptr || *p != ' ') return 0;
-  p = quick_number(p + 1, 5, 65535, &destination_port);
+  p = quick_port(p + 1, &destination_port);
   if (p != cr) return 0;
 
   start_header(out, inet ? address_family::inet : address_family::inet6, total);
