@@ -319,4 +319,13 @@ parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
   return careful_line(buf, len, out);
 }
 
+parse_result parse_v1_careful(const uint8_t *buf, size_t len,
+                              header *out) noexcept {
+  const prefix_match sig = match_v1_signature(buf, len);
+  if (sig == prefix_match::none) return {parse_status::not_proxy, defect::none, 0};
+  if (sig == prefix_match::partial)
+    return {parse_status::need_more, defect::none, 0};
+  return careful_line(buf, len, out);
+}
+
 }  // namespace proxyproto
