@@ -132,7 +132,7 @@ bool wakeup_addresses(const sockaddr_storage &listener, socklen_t listener_len,
   }
   if (listener.ss_family == AF_INET6) {
     auto &t = reinterpret_cast<sockaddr_in6 &>(*target);
-    if (IN6_IS_ADDR_UNSPECIFIED(&t.sin6_addr)) t.sin6_addr = in6addr_loopback;
+    if (IN6_IS_ADDR_UNSPECIFIED(&t.sin6_addr)) t.sin6_addr = IN6ADDR_LOOPBACK_INIT;
     auto &s = reinterpret_cast<sockaddr_in6 &>(*source);
     s.sin6_family = AF_INET6;
     s.sin6_addr = t.sin6_addr;

@@ -120,6 +120,12 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
 parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept;
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept;
 
+// parse_v1 without its quick reading of well-formed lines: the careful
+// reading alone, which gives every outcome its rule. parse_v1 must answer
+// exactly as this does for every input; the fuzz invariants hold it to that.
+parse_result parse_v1_careful(const uint8_t *buf, size_t len,
+                              header *out) noexcept;
+
 // The total size of a v2 header that starts with buf[0..len), known once
 // its 16 fixed bytes have arrived; 0 before that or when buf does not start
 // with the v2 signature. Lets a reader size its buffer for a header larger

@@ -48,8 +48,13 @@ class child_environment {
 
 // At load, before anything reads the environment: removes every
 // LIBPROXYPROTO_HANDOVER entry from `environment` (in place) and, unless
-// `secure`, attaches the records the first one names. More than one entry,
+// `secure`, attaches the records the only one names. More than one entry,
 // or a malformed value, attaches nothing.
 void adopt(char **environment, bool secure) noexcept;
+
+// adopt() as the constructor calls it: AT_SECURE is asked (getauxval) only
+// when an entry is there, so that a program without one pays a walk of its
+// environment and no libc call.
+void adopt_at_load(char **environment) noexcept;
 
 }  // namespace proxyproto::exec_handover

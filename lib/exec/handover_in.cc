@@ -8,23 +8,27 @@
 // (posix_spawn file actions included) put the connection under a number
 // the executing program could not know. A socket matched under any number
 // has the recorded peer, so which entry names it does not matter.
+#include <errno.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 
 #include <cstring>
 
 #include "exec/handover.h"
 #include "records/peer_addresses.h"
+#include "runtime/real_calls.h"
 
 namespace proxyproto::exec_handover {
 
 namespace {
 
-// The first byte first: it rules out nearly every entry without a call
-// (this runs at every program's start).
+// Compared by hand, byte by byte: this runs at every program's start,
+// where the library calls no libc function, and the first byte rules out
+// nearly every entry.
 bool is_handover_entry(const char *entry) noexcept {
-  return entry[0] == variable_name[0] &&
-         std::strncmp(entry, variable_name, variable_name_len) == 0 &&
-         entry[variable_name_len] == '=';
+  for (size_t i = 0; i < variable_name_len; ++i)
+    if (entry[i] != variable_name[i]) return false;
+  return entry[variable_name_len] == '=';
 }
 
 // Takes every hand-over entry out of `environment`, keeping the others'
@@ -46,7 +50,7 @@ const char *remove_variable(char **environment) noexcept {
 
 void attach_if_named(int fd, const handover_entry *entries, size_t count) noexcept {
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+  if (real::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return;
   for (size_t i = 0; i < count; ++i) {
     if (entries[i].device == st.st_dev && entries[i].inode == st.st_ino) {
       peer_addresses::store(fd, entries[i].address, entries[i].length);
@@ -55,12 +59,8 @@ void attach_if_named(int fd, const handover_entry *entries, size_t count) noexce
   }
 }
 
-}  // namespace
-
-void adopt(char **environment, bool secure) noexcept {
-  if (environment == nullptr) return;
-  const char *value = remove_variable(environment);
-  if (value == nullptr || secure) return;
+// Attaches the records `value` names.
+void attach_named(const char *value) noexcept {
   handover_entry entries[handover_max_entries];
   const long count = parse_handover(value, std::strlen(value), entries,
                                     handover_max_entries);
@@ -69,6 +69,24 @@ void adopt(char **environment, bool secure) noexcept {
   for (int fd = 0; fd <= 2; ++fd) attach_if_named(fd, entries, n);
   for (size_t i = 0; i < n; ++i)
     if (entries[i].fd > 2) attach_if_named(entries[i].fd, entries, n);
+}
+
+}  // namespace
+
+void adopt(char **environment, bool secure) noexcept {
+  if (environment == nullptr) return;
+  const char *value = remove_variable(environment);
+  if (value != nullptr && !secure) attach_named(value);
+}
+
+void adopt_at_load(char **environment) noexcept {
+  if (environment == nullptr) return;
+  const char *value = remove_variable(environment);
+  if (value == nullptr) return;
+  const int saved_errno = errno;
+  // Unanswered, AT_SECURE counts as set: the hand-over is then ignored.
+  if (real::getauxval(AT_SECURE, 1) == 0) attach_named(value);
+  errno = saved_errno;
 }
 
 }  // namespace proxyproto::exec_handover

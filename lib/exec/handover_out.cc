@@ -15,6 +15,7 @@
 
 #include "exec/handover.h"
 #include "records/peer_addresses.h"
+#include "runtime/real_calls.h"
 
 namespace proxyproto::exec_handover {
 
@@ -38,7 +39,7 @@ size_t write_variable(char *out) noexcept {
     const int flags = fcntl(fd, F_GETFD);
     if (flags < 0 || (flags & FD_CLOEXEC)) continue;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    if (real::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
     e.fd = fd;
     e.device = st.st_dev;
     e.inode = st.st_ino;

@@ -1,27 +1,21 @@
 // The library's one constructor, run when it is loaded (before main() when
-// preloaded). It allocates nothing, performs no I/O and prints nothing
-// unless a hand-over is present.
+// preloaded). glibc calls a shared object's constructors with main()'s
+// arguments and environment. Unless a hand-over is present it allocates
+// nothing, performs no I/O, prints nothing and calls no libc function.
 //
 // Order matters: the hand-over (exec/handover.h) is taken out of the
 // environment first, so that neither the settings' copy nor the program
 // ever sees it; then the settings' copy is taken
 // (settings/captured_environment.h).
-#include <errno.h>
-#include <sys/auxv.h>
-#include <unistd.h>
-
 #include "exec/handover.h"
 #include "settings/captured_environment.h"
 
 namespace {
 
-__attribute__((constructor)) void at_load() noexcept {
-  const int saved_errno = errno;  // getauxval may set it
-  const bool secure = getauxval(AT_SECURE) != 0;
-  proxyproto::exec_handover::adopt(environ, secure);
-  proxyproto::capture_environment(environ, program_invocation_short_name,
-                                  secure);
-  errno = saved_errno;
+__attribute__((constructor)) void at_load(int argc, char **argv,
+                                          char **envp) noexcept {
+  proxyproto::exec_handover::adopt_at_load(envp);
+  proxyproto::capture_loaded_environment(argc, argv, envp);
 }
 
 }  // namespace

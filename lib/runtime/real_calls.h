@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 namespace proxyproto::real {
 
@@ -18,5 +19,15 @@ int connect(int fd, const sockaddr *addr, socklen_t addrlen) noexcept;
 int close_range(unsigned first, unsigned last, int flags) noexcept;
 void closefrom(int lowest) noexcept;
 int getsockname(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
+
+// libc functions that are not interposed, looked up by name on first use
+// (dlsym RTLD_DEFAULT, the same definition an import would bind to) rather
+// than imported: each import of a newer symbol version (fstat is
+// GLIBC_2.33, getauxval GLIBC_2.16) costs every process a version check
+// when the library is loaded, and these are needed only once a process
+// accepts. Unbound, fstat fails with ENOSYS and getauxval answers
+// `missing` with errno ENOENT.
+int fstat(int fd, struct stat *st) noexcept;
+unsigned long getauxval(unsigned long type, unsigned long missing) noexcept;
 
 }  // namespace proxyproto::real

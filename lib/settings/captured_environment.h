@@ -4,12 +4,13 @@
 // workers, so the settings are read from this copy, never from getenv().
 //
 // The copy is taken by the library's one constructor (lib/interpose/load.cc)
-// and allocates nothing, performs no I/O and prints nothing: it walks
-// `environ` once and copies the values of interest into fixed static
-// buffers. In a set-user-ID, set-group-ID or
-// file-capability program (getauxval(AT_SECURE)) nothing at all is copied:
-// the environment belongs to the caller, who must not steer a privileged
-// program, so only the system configuration file counts there.
+// and allocates nothing, performs no I/O, prints nothing and calls no libc
+// function: it walks the environment once and copies the values of
+// interest into fixed static buffers. In a
+// set-user-ID, set-group-ID or file-capability program (getauxval(AT_SECURE),
+// asked on first use) none of the copy is ever used: the environment
+// belongs to the caller, who must not steer a privileged program, so only
+// the system configuration file counts there.
 #pragma once
 
 #include <cstddef>
@@ -45,8 +46,13 @@ bool captured_secure_mode() noexcept;
 // nginx overwrite argv[0], which that name points into, to set their title.
 const char *captured_program_name() noexcept;
 
-// Takes the copy from `environment`: the constructor calls it with
-// `environ` and getauxval(AT_SECURE); tests call it with their own.
+// Takes the copy at load, from the constructor's arguments: glibc passes a
+// shared object's constructors main()'s arguments and environment, which
+// spares the imports of environ and program_invocation_short_name.
+void capture_loaded_environment(int argc, char **argv, char **envp) noexcept;
+
+// Takes the copy again from `environment`. For tests; `secure` stands in
+// for getauxval(AT_SECURE).
 void capture_environment(char **environment, const char *program,
                          bool secure) noexcept;
 

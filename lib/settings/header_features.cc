@@ -25,7 +25,14 @@ void load_settings() noexcept {
   loaded.store(true, std::memory_order_release);
 }
 
-void load_settings_once() noexcept { pthread_once(&settings_once, load_settings); }
+// Asked on every consumed header: once loaded, one acquire load.
+constinit std::atomic<bool> settings_loaded{false};
+
+void load_settings_once() noexcept {
+  if (settings_loaded.load(std::memory_order_acquire)) [[likely]] return;
+  pthread_once(&settings_once, load_settings);
+  settings_loaded.store(true, std::memory_order_release);
+}
 
 }  // namespace
 

@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "core/activation_rule.h"
@@ -70,7 +71,7 @@ file_state read_config_file(const char *path, size_t *len) {
   if (fd < 0) return errno == ENOENT ? file_state::absent : file_state::unreadable;
   file_state state = file_state::read;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (real::fstat(fd, &st) != 0) {
     state = file_state::unreadable;
   } else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
     state = file_state::read;  // /dev/null
@@ -273,8 +274,15 @@ void load_settings() noexcept {
 
 }  // namespace
 
+// Asked on every accept: once loaded, one acquire load (pthread_once's own
+// fast path is a call into libc and more).
+constinit std::atomic<bool> settings_ready{false};
+
 const server_config &server_settings() noexcept {
-  pthread_once(&settings_once, load_settings);
+  if (!settings_ready.load(std::memory_order_acquire)) [[unlikely]] {
+    pthread_once(&settings_once, load_settings);
+    settings_ready.store(true, std::memory_order_release);
+  }
   return settings;
 }
 
