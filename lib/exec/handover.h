@@ -21,6 +21,15 @@ namespace proxyproto::exec_handover {
 inline constexpr char variable_name[] = "LIBPROXYPROTO_HANDOVER";
 inline constexpr size_t variable_name_len = sizeof variable_name - 1;
 
+// Whether an environment entry is "LIBPROXYPROTO_HANDOVER=...". Compared by
+// hand: the load-time side runs at every program's start, where the library
+// calls no libc function, and the first byte rules out nearly every entry.
+inline bool is_handover_entry(const char *entry) noexcept {
+  for (size_t i = 0; i < variable_name_len; ++i)
+    if (entry[i] != variable_name[i]) return false;
+  return entry[variable_name_len] == '=';
+}
+
 // Room for the new program's environment, on the executing caller's stack
 // (an exec after vfork() must not allocate): the variable and, for the
 // usual environment, the pointer array. A bigger environment gets its

@@ -22,15 +22,6 @@ namespace proxyproto::exec_handover {
 
 namespace {
 
-// Compared by hand, byte by byte: this runs at every program's start,
-// where the library calls no libc function, and the first byte rules out
-// nearly every entry.
-bool is_handover_entry(const char *entry) noexcept {
-  for (size_t i = 0; i < variable_name_len; ++i)
-    if (entry[i] != variable_name[i]) return false;
-  return entry[variable_name_len] == '=';
-}
-
 // Takes every hand-over entry out of `environment`, keeping the others'
 // order; returns the value when there was exactly one, else null.
 const char *remove_variable(char **environment) noexcept {

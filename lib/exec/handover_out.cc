@@ -21,12 +21,6 @@ namespace proxyproto::exec_handover {
 
 namespace {
 
-bool is_handover_entry(const char *entry) noexcept {
-  return entry[0] == variable_name[0] &&
-         std::strncmp(entry, variable_name, variable_name_len) == 0 &&
-         entry[variable_name_len] == '=';
-}
-
 // Writes "LIBPROXYPROTO_HANDOVER=v1;..." into out; returns the number of
 // entries.
 size_t write_variable(char *out) noexcept {

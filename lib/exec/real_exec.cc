@@ -45,7 +45,19 @@ constinit next_symbol<execveat_fn> next_execveat{"execveat"};
 constinit next_symbol<spawn_fn> next_posix_spawn{"posix_spawn"};
 constinit next_symbol<spawn_fn> next_posix_spawnp{"posix_spawnp"};
 
+constinit std::atomic<char ***> environ_address{nullptr};
+
 }  // namespace
+
+char **environment() noexcept {
+  char ***address = environ_address.load(std::memory_order_acquire);
+  if (address == nullptr) {
+    address = static_cast<char ***>(dlsym(RTLD_DEFAULT, "environ"));
+    if (address == nullptr) return nullptr;
+    environ_address.store(address, std::memory_order_release);
+  }
+  return *address;
+}
 
 int execve(const char *path, char *const argv[], char *const envp[]) noexcept {
   if (auto *fn = next_execve.get()) return fn(path, argv, envp);

@@ -23,4 +23,10 @@ int posix_spawnp(pid_t *pid, const char *file,
                  const posix_spawnattr_t *attributes, char *const argv[],
                  char *const envp[]) noexcept;
 
+// The process's environment (`environ`), looked up by name on first use
+// rather than imported: an import costs every process a relocation when
+// the library is loaded, and only the exec calls that take no environment
+// (execv, execvp, execl, execlp) need it.
+char **environment() noexcept;
+
 }  // namespace proxyproto::real

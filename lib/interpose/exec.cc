@@ -51,7 +51,7 @@ PROXYPROTO_EXPORT int execve(const char *path, char *const argv[],
 
 PROXYPROTO_EXPORT int execv(const char *path, char *const argv[]) {
   child_environment room;
-  return proxyproto::real::execve(path, argv, room.prepare(environ));
+  return proxyproto::real::execve(path, argv, room.prepare(proxyproto::real::environment()));
 }
 
 PROXYPROTO_EXPORT int execvpe(const char *file, char *const argv[],
@@ -62,7 +62,7 @@ PROXYPROTO_EXPORT int execvpe(const char *file, char *const argv[],
 
 PROXYPROTO_EXPORT int execvp(const char *file, char *const argv[]) {
   child_environment room;
-  return proxyproto::real::execvpe(file, argv, room.prepare(environ));
+  return proxyproto::real::execvpe(file, argv, room.prepare(proxyproto::real::environment()));
 }
 
 PROXYPROTO_EXPORT int execl(const char *path, const char *arg, ...) {
@@ -70,7 +70,7 @@ PROXYPROTO_EXPORT int execl(const char *path, const char *arg, ...) {
   PP_COLLECT_ARGS(arg, argv, false, unused_envp)
   (void)unused_envp;
   child_environment room;
-  return proxyproto::real::execve(path, argv, room.prepare(environ));
+  return proxyproto::real::execve(path, argv, room.prepare(proxyproto::real::environment()));
 }
 
 PROXYPROTO_EXPORT int execlp(const char *file, const char *arg, ...) {
@@ -78,7 +78,7 @@ PROXYPROTO_EXPORT int execlp(const char *file, const char *arg, ...) {
   PP_COLLECT_ARGS(arg, argv, false, unused_envp)
   (void)unused_envp;
   child_environment room;
-  return proxyproto::real::execvpe(file, argv, room.prepare(environ));
+  return proxyproto::real::execvpe(file, argv, room.prepare(proxyproto::real::environment()));
 }
 
 PROXYPROTO_EXPORT int execle(const char *path, const char *arg, ...) {
