@@ -38,10 +38,11 @@ struct entry {
 static_assert(sizeof(sockaddr_in6) <= sizeof(entry::words));
 
 constinit descriptor_table<entry> table;
-// How many entries hold a record: exec() hands records over only when this
-// is not 0, so a process without any pays one load. A fork() that stops a
-// writer half-way may leave it one too high, never too low.
-constinit std::atomic<size_t> live_records{0};
+// The highest descriptor that ever had a record (-1: none): exec() looks
+// for records to hand over up to it, not through whole pages. Raised by
+// store(), never lowered, so that the accept path pays a load and a
+// compare and close() nothing.
+constinit std::atomic<int> highest_recorded{-1};
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 void repair_after_fork() noexcept {
@@ -79,14 +80,9 @@ void end_write(entry *e) noexcept {
 
 void write_entry(entry *e, const uint64_t (&words)[4], uint32_t length) noexcept {
   begin_write(e);
-  const uint32_t old_length = e->length.load(std::memory_order_relaxed);
-  if (old_length == 0 && length != 0)
-    live_records.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < 4; ++i)
     e->words[i].store(words[i], std::memory_order_relaxed);
   e->length.store(length, std::memory_order_relaxed);
-  if (old_length != 0 && length == 0)
-    live_records.fetch_sub(1, std::memory_order_relaxed);
   end_write(e);
 }
 
@@ -116,6 +112,10 @@ bool plainly_empty(const entry *e) noexcept {
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
   records::note_recording();
+  int highest = highest_recorded.load(std::memory_order_relaxed);
+  while (fd > highest && !highest_recorded.compare_exchange_weak(
+                             highest, fd, std::memory_order_relaxed)) {
+  }
   entry *e = table.find(fd);
   if (e == nullptr) [[unlikely]] {
     pthread_once(&atfork_once, register_atfork);
@@ -161,13 +161,16 @@ void forget_range(unsigned first, unsigned last) noexcept {
 }
 
 bool maybe_any() noexcept {
-  return live_records.load(std::memory_order_relaxed) != 0;
+  return records::anything();
 }
 
 int next(int after, sockaddr_storage *addr, socklen_t *len) noexcept {
   using table_type = descriptor_table<entry>;
   size_t index = after < 0 ? 0 : static_cast<size_t>(after) + 1;
-  while ((index >> table_type::page_bits) < table_type::page_count) {
+  const int highest = highest_recorded.load(std::memory_order_relaxed);
+  if (highest < 0) return -1;
+  const size_t end = static_cast<size_t>(highest) + 1;
+  while (index < end) {
     const int fd = static_cast<int>(index);
     const entry *e = table.find(fd);
     if (e == nullptr) {  // its whole page is unmapped: no record there

@@ -23,13 +23,14 @@ void forget_range(unsigned first, unsigned last) noexcept;
 // Makes `to` carry the record of `from`, or none if `from` has none (dup*).
 void copy(int from, int to) noexcept;
 
-// Whether any descriptor may have a record (false: certainly none). One
-// load.
+// Whether any descriptor may have a record: false when this process never
+// recorded anything (records/any_record.h). One load.
 bool maybe_any() noexcept;
 
 // The lowest descriptor above `after` (-1: from 0) that has a record, with
 // the record in *addr / *len; -1 when there is none. Walks only the pages
-// of the table that exist.
+// of the table that exist, up to the highest descriptor that ever had a
+// record.
 int next(int after, sockaddr_storage *addr, socklen_t *len) noexcept;
 
 }  // namespace proxyproto::peer_addresses

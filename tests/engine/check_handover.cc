@@ -89,6 +89,17 @@ START_TEST(nothing_to_hand_over_passes_envp_itself) {
 }
 END_TEST
 
+START_TEST(records_gone_leave_envp_alone) {
+  socklen_t len;
+  const auto claim = v4("203.0.113.7", 4321, &len);
+  ph::store(sockets[0], claim, len);
+  ph::forget(sockets[0]);
+  environment env({"A=1"});
+  child_environment room;
+  ck_assert_ptr_eq(room.prepare(env.get()), env.get());
+}
+END_TEST
+
 START_TEST(prepare_names_inherited_records_only) {
   socklen_t len;
   const auto claim = v4("203.0.113.7", 4321, &len);
@@ -241,6 +252,7 @@ Suite *make_handover_suite(void) {
   TCase *tc = tcase_create("exec");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, nothing_to_hand_over_passes_envp_itself);
+  tcase_add_test(tc, records_gone_leave_envp_alone);
   tcase_add_test(tc, prepare_names_inherited_records_only);
   tcase_add_test(tc, prepare_with_a_null_envp);
   tcase_add_test(tc, prepare_maps_room_for_a_large_environment);
