@@ -34,4 +34,6 @@ lib_libproxyproto_core_la_SOURCES = \
 	lib/core/tlv_names.h \
 	lib/core/tlv_names.cc \
 	lib/core/tlv_setting.h \
-	lib/core/tlv_setting.cc
+	lib/core/tlv_setting.cc \
+	lib/core/datagram.h \
+	lib/core/datagram.cc
