@@ -1,0 +1,32 @@
+// The next definition of a libc function in link order (dlsym RTLD_NEXT),
+// bound on first use. Binding is idempotent (every thread that races finds
+// the same symbol), so a relaxed-publish atomic pointer is enough and costs
+// the hot path a single load; no lock, nothing at load time.
+#pragma once
+
+#include <dlfcn.h>
+
+#include <atomic>
+
+namespace proxyproto::real {
+
+template <typename Fn>
+class next_symbol {
+ public:
+  constexpr explicit next_symbol(const char *name) noexcept : name_(name) {}
+
+  Fn *get() noexcept {
+    Fn *fn = fn_.load(std::memory_order_acquire);
+    if (fn == nullptr) {
+      fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
+      fn_.store(fn, std::memory_order_release);
+    }
+    return fn;
+  }
+
+ private:
+  const char *name_;
+  std::atomic<Fn *> fn_{nullptr};
+};
+
+}  // namespace proxyproto::real
