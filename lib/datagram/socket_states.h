@@ -1,0 +1,47 @@
+// Which descriptors are UDP sockets the library handles: one byte per
+// descriptor number, so that every read(), recv*() and send*() of a
+// program can tell at the cost of one load whether it has anything to do.
+// A program with no UDP socket in scope (UDP is off by default) finds 0
+// for every descriptor and goes straight to the C library.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace proxyproto::udp_sockets {
+
+enum state : uint8_t {
+  none = 0,           // not a UDP socket the library handles
+  undecided_inet,     // created under LIBPROXYPROTO_UDP, port not known yet
+  undecided_inet6,
+  in_scope_inet,      // bound to a port in `ports` (or any, without it)
+  in_scope_inet6,
+};
+
+// fs.nr_open's default; descriptors above it are never handled.
+inline constexpr size_t table_size = size_t{1} << 20;
+
+extern std::atomic<uint8_t> table[table_size];
+
+inline state of(int fd) noexcept {
+  if (static_cast<unsigned>(fd) >= table_size) return none;
+  return static_cast<state>(table[fd].load(std::memory_order_relaxed));
+}
+
+// socket(): an AF_INET or AF_INET6 UDP socket, created while UDP handling
+// is on; its scope is decided on its first receive, once it is bound.
+void created(int fd, int domain) noexcept;
+
+// The scope of a socket of state undecided_*, decided now if its port is
+// known: returns in_scope_* or none (and remembers it), or the undecided
+// state while the socket is unbound.
+state decide(int fd, state current) noexcept;
+
+// close, dup2/dup3 over a descriptor, close_range.
+void forget(int fd) noexcept;
+void forget_range(unsigned first, unsigned last) noexcept;
+// dup*: the copy is the same socket.
+void copy(int from, int to) noexcept;
+
+}  // namespace proxyproto::udp_sockets
