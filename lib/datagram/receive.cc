@@ -23,6 +23,12 @@ namespace {
 // parsed; one larger than this, split so, is discarded.
 constexpr size_t scatter_limit = 512;
 
+// A buffer smaller than this may be smaller than the header: the datagram
+// is received here first, and its payload copied out, so that the
+// application gets as many payload bytes as its buffer holds. (Larger
+// buffers receive in place; a header that outgrows one is discarded.)
+constexpr size_t small_buffer = 2048;
+
 bool sender_trusted(const server_config &config, const sockaddr_storage &from,
                     socklen_t len) noexcept {
   if (!config.allow_set) return true;
@@ -142,19 +148,32 @@ ssize_t receive(int fd, udp_sockets::state s, msghdr *msg, int flags) noexcept {
     return real::recvmsg(fd, msg, flags);
   const server_config &config = server_settings();
   const iov_span span{msg->msg_iov, msg->msg_iovlen};
+  const size_t capacity = iov_capacity(span);
+  uint8_t scratch[small_buffer];
+  iovec scratch_iov{scratch, sizeof scratch};
+  const bool staged = capacity < small_buffer;
   for (;;) {
     sockaddr_storage from;
     msghdr m = *msg;
     m.msg_name = &from;
     m.msg_namelen = sizeof from;
     m.msg_flags = 0;
+    if (staged) {
+      m.msg_iov = &scratch_iov;
+      m.msg_iovlen = 1;
+    }
     const ssize_t n = real::recvmsg(fd, &m, flags | MSG_TRUNC);
     if (n < 0) return n;
-    const outcome o = settle(config, s, span, static_cast<size_t>(n), from,
-                             m.msg_namelen);
+    outcome o = settle(config, s, staged ? iov_span{&scratch_iov, 1} : span,
+                       static_cast<size_t>(n), from, m.msg_namelen);
     if (!o.keep) {
       if (flags & MSG_PEEK) drop_peeked(fd);
       continue;
+    }
+    if (staged) {
+      o.got = iov_copy(span, iov_span{&scratch_iov, 1}, o.got);
+      if (o.full > capacity) m.msg_flags |= MSG_TRUNC;
+      else m.msg_flags &= ~MSG_TRUNC;
     }
     report_sender(o, msg);
     msg->msg_controllen = m.msg_controllen;
