@@ -1,8 +1,8 @@
-// The table is in .bss: a page of it is touched only when a descriptor in
-// it is a UDP socket created under LIBPROXYPROTO_UDP, so a program that
-// never asks pays nothing but the load of a zero byte. fork() copies it
-// with the descriptors; exec() starts a new one (a UDP socket inherited
-// across exec is not recognised: see README, LIMITATIONS).
+// A page of the table is mapped only when a descriptor in it is a UDP
+// socket created under LIBPROXYPROTO_UDP, so a program that never asks pays
+// two loads (a null page pointer) per call. fork() copies it with the
+// descriptors; exec() starts a new one (a UDP socket inherited across exec
+// is not recognised: see README, LIMITATIONS).
 #include "datagram/socket_states.h"
 
 #include <netinet/in.h>
@@ -15,21 +15,13 @@
 
 namespace proxyproto::udp_sockets {
 
-constinit std::atomic<uint8_t> table[table_size] = {};
+constinit descriptor_table<std::atomic<uint8_t>> table;
 
 namespace {
 
-// The highest descriptor ever marked: close_range(3, ~0U) walks no further.
-constinit std::atomic<unsigned> highest{0};
-
 void set(int fd, state s) noexcept {
-  if (static_cast<unsigned>(fd) >= table_size) return;
-  unsigned seen = highest.load(std::memory_order_relaxed);
-  while (seen < static_cast<unsigned>(fd) &&
-         !highest.compare_exchange_weak(seen, static_cast<unsigned>(fd),
-                                        std::memory_order_relaxed)) {
-  }
-  table[fd].store(s, std::memory_order_relaxed);
+  if (std::atomic<uint8_t> *entry = table.find_or_map(fd))
+    entry->store(s, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -57,29 +49,27 @@ state decide(int fd, state current) noexcept {
   PP_DEBUG("UDP socket %d on port %u: %s", fd, port,
            in_scope ? "headers are removed" : "not in ports, untouched");
   // Only if no close() or dup2() changed the descriptor meanwhile.
-  if (static_cast<unsigned>(fd) < table_size) {
+  if (std::atomic<uint8_t> *entry = table.find(fd)) {
     uint8_t expected = current;
-    table[fd].compare_exchange_strong(expected, decided,
-                                      std::memory_order_relaxed);
+    entry->compare_exchange_strong(expected, decided, std::memory_order_relaxed);
   }
   return decided;
 }
 
 void forget(int fd) noexcept {
-  if (static_cast<unsigned>(fd) < table_size &&
-      table[fd].load(std::memory_order_relaxed) != none)
-    table[fd].store(none, std::memory_order_relaxed);
+  std::atomic<uint8_t> *entry = table.find(fd);
+  if (entry != nullptr && entry->load(std::memory_order_relaxed) != none)
+    entry->store(none, std::memory_order_relaxed);
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
-  const unsigned top = highest.load(std::memory_order_relaxed);
-  if (first > top) return;
-  if (last > top) last = top;
-  for (unsigned fd = first; fd <= last; ++fd) forget(static_cast<int>(fd));
+  table.for_range(first, last, [](int, std::atomic<uint8_t> &entry) {
+    if (entry.load(std::memory_order_relaxed) != none)
+      entry.store(none, std::memory_order_relaxed);
+  });
 }
 
 void copy(int from, int to) noexcept {
-  if (static_cast<unsigned>(to) >= table_size) return;
   const state s = of(from);
   if (s != none)
     set(to, s);

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "records/descriptor_table.h"
+
 namespace proxyproto::udp_sockets {
 
 enum state : uint8_t {
@@ -19,14 +21,14 @@ enum state : uint8_t {
   in_scope_inet6,
 };
 
-// fs.nr_open's default; descriptors above it are never handled.
-inline constexpr size_t table_size = size_t{1} << 20;
-
-extern std::atomic<uint8_t> table[table_size];
+// The shared descriptor table of lib/records: a page of it is mapped only
+// when a UDP socket is created under LIBPROXYPROTO_UDP.
+extern descriptor_table<std::atomic<uint8_t>> table;
 
 inline state of(int fd) noexcept {
-  if (static_cast<unsigned>(fd) >= table_size) return none;
-  return static_cast<state>(table[fd].load(std::memory_order_relaxed));
+  const std::atomic<uint8_t> *entry = table.find(fd);
+  if (entry == nullptr) return none;
+  return static_cast<state>(entry->load(std::memory_order_relaxed));
 }
 
 // socket(): an AF_INET or AF_INET6 UDP socket, created while UDP handling
