@@ -14,6 +14,6 @@ pp_udp_scripts = \
 	tests/udp/dns.sh
 TESTS += $(pp_udp_scripts)
 EXTRA_DIST += $(pp_udp_scripts) tests/udp/local.mk tests/udp/receive_calls.py \
-	tests/udp/asyncio_echo.py tests/udp/pp_datagrams.py tests/udp/dns.py
+	tests/udp/asyncio_echo.py tests/udp/node_dgram.js tests/udp/pp_datagrams.py tests/udp/dns.py
 AM_TESTS_ENVIRONMENT += PP_UDP_SERVER='$(abs_top_builddir)/tests/udp/udp_server'; \
 	export PP_UDP_SERVER;
