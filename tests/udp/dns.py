@@ -43,11 +43,22 @@ def check(desc, ok, detail=""):
 
 
 def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port free for UDP and TCP alike a moment ago: the DNS
+    programs listen on both."""
+    for _ in range(100):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    raise SystemExit("Bail out! no free port")
 
 
 def base_env(extra, preload=None):
@@ -106,10 +117,21 @@ def client_env(address, port):
                      "LIBPROXYPROTO_PORT": str(port)}, preload=CONNECT_SO)
 
 
-def dnsmasq_and_dnsdist(tmp):
-    dns_port, dist_port = free_udp_port(), free_udp_port()
-    dnsmasq_log = os.path.join(tmp, "dnsmasq.log")
-    start(["dnsmasq", "--no-daemon", "--log-queries", f"--port={dns_port}",
+def start_dnsmasq(tmp):
+    """dnsmasq under the library; another port if a parallel test took its
+    port in the meantime."""
+    for attempt in range(5):
+        dns_port = free_udp_port()
+        dnsmasq_log = os.path.join(tmp, "dnsmasq-%d.log" % attempt)
+        p = start_dnsmasq_on(dns_port, dnsmasq_log)
+        if wait_for(lambda: "started, version" in log_text(dnsmasq_log) or
+                    p.poll() is not None, 10) and p.poll() is None:
+            return dns_port, dnsmasq_log
+    raise SystemExit(f"Bail out! dnsmasq did not start: {log_text(dnsmasq_log)}")
+
+
+def start_dnsmasq_on(dns_port, dnsmasq_log):
+    return start(["dnsmasq", "--no-daemon", "--log-queries", f"--port={dns_port}",
            "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
            "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
            "--address=/example.test/192.0.2.53", "--log-facility=-",
@@ -117,8 +139,11 @@ def dnsmasq_and_dnsdist(tmp):
           base_env({"LIBPROXYPROTO_UDP": "1",
                     "LIBPROXYPROTO_PORTS": str(dns_port),
                     "LIBPROXYPROTO_ALLOW": "127.0.0.1"}, preload=SO))
-    if not wait_for(lambda: "started, version" in log_text(dnsmasq_log), 10):
-        raise SystemExit(f"Bail out! dnsmasq did not start: {log_text(dnsmasq_log)}")
+
+
+def dnsmasq_and_dnsdist(tmp):
+    dns_port, dnsmasq_log = start_dnsmasq(tmp)
+    dist_port = free_udp_port()
 
     conf = os.path.join(tmp, "dnsdist.conf")
     with open(conf, "w") as f:
