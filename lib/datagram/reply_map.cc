@@ -31,7 +31,9 @@ static_assert(sizeof(client_key) == 24);
 
 struct slot {
   client_key key;
-  uint32_t last_seen;  // seconds
+  uint32_t last_seen;  // seconds, for the lifetime
+  uint32_t recency;    // the map's counter at the last datagram: the
+                       // least recent of a full window is replaced
   socklen_t proxy_len;
   sockaddr_in6 proxy;  // or a sockaddr_in in its first bytes
 };
@@ -43,6 +45,7 @@ constinit size_t mask = 0;  // capacity - 1
 constinit uint32_t lifetime = 0;
 constinit pthread_once_t init_once = PTHREAD_ONCE_INIT;
 constinit std::atomic_flag lock = ATOMIC_FLAG_INIT;
+constinit uint32_t counter = 0;  // under the lock
 
 void release_after_fork() noexcept { lock.clear(std::memory_order_relaxed); }
 
@@ -140,14 +143,15 @@ void remember(const sockaddr *client, socklen_t client_len,
       chosen = &s;
       break;
     }
-    // Otherwise the first free or expired slot, else the oldest one.
+    // Otherwise the first free or expired slot, else the least recent.
     if (chosen == nullptr || (alive(*chosen, t) && !alive(s, t)) ||
         (alive(*chosen, t) && alive(s, t) &&
-         t - s.last_seen > t - chosen->last_seen))
+         counter - s.recency > counter - chosen->recency))
       chosen = &s;
   }
   chosen->key = key;
   chosen->last_seen = t;
+  chosen->recency = ++counter;
   chosen->proxy_len = proxy_len;
   std::memcpy(&chosen->proxy, &proxy, proxy_len);
 }

@@ -262,6 +262,31 @@ def run_reply_lifetime():
             c.close()
 
 
+def run_reply_entries():
+    """The map holds LIBPROXYPROTO_UDP_REPLY_ENTRIES clients: with 8, of 16
+    clients received before any answer only the last 8 are answered
+    through the proxy; the default holds them all."""
+    for entries, want in (("8", 8), (None, 16)):
+        c = client()
+        env = {"LIBPROXYPROTO_UDP": "1"}
+        if entries:
+            env["LIBPROXYPROTO_UDP_REPLY_ENTRIES"] = entries
+        srv = Server([SERVER, "collect", "16"], env)
+        try:
+            for i in range(16):
+                c.sendto(d.header("203.0.113.%d" % (10 + i), 2000 + i) + b"c%02d" % i,
+                         ("127.0.0.1", srv.port))
+            srv.go()
+            srv.lines_until_done()
+            got = sorted(echoes(c, 16, timeout=1.5))
+            check("reply map of %s entries: %d of 16 clients answered through the proxy"
+                  % (entries or "4096 (default)", want), got,
+                  sorted(b"echo:c%02d" % i for i in range(16 - want, 16)))
+        finally:
+            srv.stop()
+            c.close()
+
+
 def run_asyncio():
     run_event_loop_server("asyncio DatagramProtocol", [
         sys.executable, os.path.join(os.path.dirname(__file__), "asyncio_echo.py"),
@@ -331,6 +356,7 @@ def main():
     run_blocking()
     run_six()
     run_reply_lifetime()
+    run_reply_entries()
     run_asyncio()
     run_node()
     run_untouched("LIBPROXYPROTO_UDP unset", {})

@@ -6,7 +6,7 @@
 // sendmsg or sendmmsg, as fits the mode; recv, read and readv learn no
 // sender and do not answer). Usage: udp_server MODE COUNT [six]
 // Modes: recvfrom recv read readv recvmsg recvmmsg recvmmsg-all peek trunc
-//        nonblock namelen late
+//        nonblock namelen late collect
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -135,7 +135,26 @@ int main(int argc, char **argv) {
   while (done < count) {
     sockaddr_storage from{};
     socklen_t from_len = sizeof from;
-    if (mode == "late") {
+    if (mode == "collect") {
+      // Receives all COUNT datagrams first, then answers each in turn: the
+      // reply map then holds whatever it kept of all of them.
+      static char kept[64][512];
+      static size_t kept_len[64];
+      static sockaddr_storage kept_from[64];
+      static socklen_t kept_from_len[64];
+      const int n_max = count < 64 ? count : 64;
+      for (int i = 0; i < n_max; ++i) {
+        kept_from_len[i] = sizeof kept_from[i];
+        const ssize_t n = recvfrom(fd, kept[i], sizeof kept[i], 0,
+                                   reinterpret_cast<sockaddr *>(&kept_from[i]),
+                                   &kept_from_len[i]);
+        if (n < 0) die("recvfrom");
+        kept_len[i] = static_cast<size_t>(n);
+      }
+      for (int i = 0; i < n_max; ++i)
+        reply(fd, kept_from[i], kept_from_len[i], kept[i], kept_len[i]);
+      done = count;
+    } else if (mode == "late") {
       // Answers 2.5 s later: after a short reply-map lifetime has passed.
       const ssize_t n = recvfrom(fd, buf, sizeof buf, 0,
                                  reinterpret_cast<sockaddr *>(&from), &from_len);
