@@ -160,6 +160,22 @@ def grind_slope(cfg, bench, batch, preload, header):
     return (totals[1] - totals[0]) / (n2 - n1)
 
 
+def read_cost(cfg, bench):
+    """User-space instructions per read() of /dev/zero, without and with the
+    library (UDP on, no UDP socket): what every other program pays."""
+    out = []
+    for preload in (False, True):
+        totals = []
+        for n in (20000, 40000):
+            tag = "read-%d-%d" % (preload, n)
+            argv, env, path = bench.grind(cfg, tag, [cfg.preload_cost, "read", str(n)],
+                                          lib_env(cfg) if preload else None)
+            subprocess.run(argv, env=env, capture_output=True, timeout=300)
+            totals.append(bench.callgrind_total(path))
+        out.append((totals[1] - totals[0]) / 20000)
+    return out
+
+
 def run(cfg, bench, routing, skip_timed=False):
     """Returns (report lines, targets missed)."""
     lines = []
@@ -227,6 +243,12 @@ def run(cfg, bench, routing, skip_timed=False):
             b = grind_slope(cfg, bench, batch, True, "v2")
             ins[shape] = b - a
             w("- %s: %.0f without, %.0f with the library (%+.0f)" % (shape, a, b, b - a))
+    reads = None
+    if cfg.have("valgrind", "UDP instructions"):
+        reads = read_cost(cfg, bench)
+        w("- read() of /dev/zero in a program with no UDP socket (LIBPROXYPROTO_UDP=1):"
+          " %.0f without, %.0f with the library (%+.0f)" % (reads[0], reads[1],
+                                                           reads[1] - reads[0]))
     w("")
     w("UDP targets:")
 
@@ -241,6 +263,12 @@ def run(cfg, bench, routing, skip_timed=False):
         r = ratios.get((shape, "libproxyproto v2"))
         target(None if r is None else r >= 0.95,
                "%s: datagrams/s >= 0.95 of no proxy: %s" % (shape, "-" if r is None else "%.3f" % r))
+    extra_read = None if reads is None else reads[1] - reads[0]
+    target(None if extra_read is None else extra_read <= 64,
+           "read() outside UDP: <= 64 extra user-space instructions: %s" % (
+               "-" if extra_read is None else "%+.0f" % extra_read))
+    if extra_read is not None and extra_read > 64:
+        missed.append("read() outside UDP: %+.0f instructions" % extra_read)
     lib = ratios.get(("recvfrom", "libproxyproto v2"))
     mm = ratios.get(("recvfrom", "go-mmproxy -p udp (v2)"))
     target(None if lib is None or mm is None else lib >= 2 * mm,
