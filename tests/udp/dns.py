@@ -235,7 +235,13 @@ def recursor(tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="pp-udp-dns.")
     try:
-        dnsmasq_and_dnsdist(tmp)
+        if os.environ.get("PP_SANITIZER_REPORTS"):
+            # The sanitizer build: ASan's runtime, preloaded first, deadlocks
+            # in dnsmasq's start-up (a futex after its locale set-up), with
+            # or without this library; the plain build runs this part.
+            print("ok - dnsdist and dnsmasq # SKIP dnsmasq hangs under the ASan runtime")
+        else:
+            dnsmasq_and_dnsdist(tmp)
         recursor(tmp)
     finally:
         for p in procs:
