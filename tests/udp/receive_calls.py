@@ -363,6 +363,9 @@ def main():
     run_untouched("LIBPROXYPROTO_UDP=0", {"LIBPROXYPROTO_UDP": "0"})
     run_untouched("sender outside LIBPROXYPROTO_ALLOW",
                   {"LIBPROXYPROTO_UDP": "1", "LIBPROXYPROTO_ALLOW": "10.0.0.1"})
+    run_untouched("LIBPROXYPROTO_VERSION=1, even under must-use (no v1 on UDP)",
+                  {"LIBPROXYPROTO_UDP": "1", "LIBPROXYPROTO_VERSION": "1",
+                   "LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER": "1"})
     run_untouched("socket port outside LIBPROXYPROTO_PORTS",
                   {"LIBPROXYPROTO_UDP": "1", "LIBPROXYPROTO_PORTS": "1"})
     print(f"{passes} passed, {failures} failed")
