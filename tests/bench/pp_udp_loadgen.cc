@@ -6,7 +6,7 @@
 //
 // Each datagram is 32 bytes of payload, after a v2 header (UDP over IPv4,
 // with a checksum-free 28 bytes) claiming one of K clients 127.0.0.2.. in
-// turn, as a proxy would, when --header v2. --count sends N datagrams one
+// turn (ports new for each run), as a proxy would, when --header v2. --count sends N datagrams one
 // at a time, each after the previous answer (for strace and callgrind).
 // Prints "rate=R sent=S received=N lost=L" (rate in answers per second).
 #include <arpa/inet.h>
@@ -36,6 +36,12 @@ double now() {
 const unsigned char signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                      0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
+// The claimed clients' first port: new for each run (from the generator's
+// own port), as new clients are. go-mmproxy keeps a client's upstream
+// socket, bound to the proxy it first came from, for a minute: a client
+// claimed again by a later run's socket would get its answers sent there.
+unsigned client_base = 20000;
+
 size_t datagram(unsigned char *out, bool header, unsigned long i, unsigned clients,
                 unsigned port) {
   size_t n = 0;
@@ -51,7 +57,7 @@ size_t datagram(unsigned char *out, bool header, unsigned long i, unsigned clien
     const unsigned char dst[4] = {127, 0, 0, 1};
     memcpy(out + 16, src, 4);
     memcpy(out + 20, dst, 4);
-    const unsigned sport = 20000 + c;
+    const unsigned sport = client_base + c;
     out[24] = static_cast<unsigned char>(sport >> 8);
     out[25] = static_cast<unsigned char>(sport);
     out[26] = static_cast<unsigned char>(port >> 8);
@@ -91,6 +97,10 @@ int main(int argc, char **argv) {
   to.sin_port = htons(static_cast<uint16_t>(port));
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof to) != 0) die("connect");
+  sockaddr_in self{};
+  socklen_t self_len = sizeof self;
+  if (getsockname(fd, reinterpret_cast<sockaddr *>(&self), &self_len) != 0) die("getsockname");
+  client_base = 1024 + (ntohs(self.sin_port) * 257u) % (64000u - clients);
 
   unsigned char out[128], in[2048];
   unsigned long sent = 0, received = 0, lost = 0, outstanding = 0;
