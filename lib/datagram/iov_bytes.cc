@@ -65,6 +65,11 @@ size_t iov_gather(iov_span s, uint8_t *out, size_t len) noexcept {
 
 void iov_drop_front(iov_span s, size_t skip, size_t have) noexcept {
   if (skip == 0 || skip >= have) return;
+  if (s.count > 0 && s.iov[0].iov_len >= have) {  // the usual single buffer
+    auto *base = static_cast<uint8_t *>(s.iov[0].iov_base);
+    std::memmove(base, base + skip, have - skip);
+    return;
+  }
   cursor dst{s};
   cursor src{s};
   src.seek(skip);

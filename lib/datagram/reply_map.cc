@@ -166,7 +166,6 @@ bool lookup(const sockaddr *client, socklen_t client_len,
   for (size_t i = 0; i < window; ++i) {
     const slot &s = slots[(start + i) & mask];
     if (alive(s, t) && std::memcmp(&s.key, &key, sizeof key) == 0) {
-      std::memset(proxy, 0, sizeof *proxy);
       std::memcpy(proxy, &s.proxy, s.proxy_len);
       *proxy_len = s.proxy_len;
       return true;
