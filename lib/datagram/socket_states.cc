@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "core/port_list.h"
+#include "records/any_record.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
 #include "settings/server_settings.h"
@@ -20,6 +21,8 @@ constinit descriptor_table<std::atomic<uint8_t>> table;
 namespace {
 
 void set(int fd, state s) noexcept {
+  // close() and dup*() look at the records only once something was noted.
+  records::note_recording();
   if (std::atomic<uint8_t> *entry = table.find_or_map(fd))
     entry->store(s, std::memory_order_relaxed);
 }

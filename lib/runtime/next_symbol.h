@@ -15,16 +15,21 @@ class next_symbol {
  public:
   constexpr explicit next_symbol(const char *name) noexcept : name_(name) {}
 
+  // Once bound, a load and a test: the binding is out of line, so that a
+  // forwarder compiles to a load, a test and a jump.
   Fn *get() noexcept {
     Fn *fn = fn_.load(std::memory_order_acquire);
-    if (fn == nullptr) {
-      fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
-      fn_.store(fn, std::memory_order_release);
-    }
-    return fn;
+    if (fn != nullptr) [[likely]] return fn;
+    return bind();
   }
 
  private:
+  __attribute__((noinline)) Fn *bind() noexcept {
+    Fn *fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
+    fn_.store(fn, std::memory_order_release);
+    return fn;
+  }
+
   const char *name_;
   std::atomic<Fn *> fn_{nullptr};
 };
