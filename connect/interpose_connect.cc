@@ -16,6 +16,7 @@
 #include "runtime/export.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
+#include "runtime/real_datagram_calls.h"
 
 namespace proxyproto {
 
@@ -57,7 +58,7 @@ int finish_connect(int fd) noexcept {
 int send_header(int fd, const uint8_t *buf, size_t len) noexcept {
   size_t done = 0;
   while (done < len) {
-    const ssize_t n = send(fd, buf + done, len - done, MSG_NOSIGNAL);
+    const ssize_t n = real::send(fd, buf + done, len - done, MSG_NOSIGNAL);
     if (n > 0) {
       done += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {

@@ -29,6 +29,7 @@
 #include "core/setting_values.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
+#include "runtime/real_datagram_calls.h"
 #include "settings/captured_environment.h"
 #include "settings/main_program.h"
 #include "settings/setting_report.h"
@@ -90,7 +91,7 @@ file_state read_config_file(const char *path, size_t *len) {
     state = file_state::not_regular;
   } else {
     for (;;) {
-      const ssize_t n = read(fd, file_text + *len, sizeof file_text - *len);
+      const ssize_t n = real::read(fd, file_text + *len, sizeof file_text - *len);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         state = file_state::unreadable;
