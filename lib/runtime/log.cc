@@ -10,7 +10,6 @@
 
 #include "runtime/real_datagram_calls.h"
 
-
 namespace proxyproto {
 
 namespace {
