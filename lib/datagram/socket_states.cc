@@ -23,6 +23,7 @@ namespace {
 void set(int fd, state s) noexcept {
   // close() and dup*() look at the records only once something was noted.
   records::note_recording();
+  if (!in_use()) any_marked.store(true, std::memory_order_relaxed);
   if (std::atomic<uint8_t> *entry = table.find_or_map(fd))
     entry->store(s, std::memory_order_relaxed);
 }
@@ -59,20 +60,20 @@ state decide(int fd, state current) noexcept {
   return decided;
 }
 
-void forget(int fd) noexcept {
+void forget_marked(int fd) noexcept {
   std::atomic<uint8_t> *entry = table.find(fd);
   if (entry != nullptr && entry->load(std::memory_order_relaxed) != none)
     entry->store(none, std::memory_order_relaxed);
 }
 
-void forget_range(unsigned first, unsigned last) noexcept {
+void forget_range_marked(unsigned first, unsigned last) noexcept {
   table.for_range(first, last, [](int, std::atomic<uint8_t> &entry) {
     if (entry.load(std::memory_order_relaxed) != none)
       entry.store(none, std::memory_order_relaxed);
   });
 }
 
-void copy(int from, int to) noexcept {
+void copy_marked(int from, int to) noexcept {
   const state s = of(from);
   if (s != none)
     set(to, s);

@@ -25,6 +25,14 @@ enum state : uint8_t {
 // when a UDP socket is created under LIBPROXYPROTO_UDP.
 extern descriptor_table<std::atomic<uint8_t>> table;
 
+// Whether any UDP socket was ever marked: accept() and close() of a
+// program without one skip the table altogether.
+inline constinit std::atomic<bool> any_marked{false};
+
+inline bool in_use() noexcept {
+  return any_marked.load(std::memory_order_relaxed);
+}
+
 inline state of(int fd) noexcept {
   const std::atomic<uint8_t> *entry = table.find(fd);
   if (entry == nullptr) return none;
@@ -40,10 +48,20 @@ void created(int fd, int domain) noexcept;
 // state while the socket is unbound.
 state decide(int fd, state current) noexcept;
 
-// close, dup2/dup3 over a descriptor, close_range.
-void forget(int fd) noexcept;
-void forget_range(unsigned first, unsigned last) noexcept;
-// dup*: the copy is the same socket.
-void copy(int from, int to) noexcept;
+// close, dup2/dup3 over a descriptor, close_range; dup*: the copy is the
+// same socket. A load and a branch until a UDP socket was ever marked.
+void forget_marked(int fd) noexcept;
+void forget_range_marked(unsigned first, unsigned last) noexcept;
+void copy_marked(int from, int to) noexcept;
+
+inline void forget(int fd) noexcept {
+  if (in_use()) [[unlikely]] forget_marked(fd);
+}
+inline void forget_range(unsigned first, unsigned last) noexcept {
+  if (in_use()) [[unlikely]] forget_range_marked(first, last);
+}
+inline void copy(int from, int to) noexcept {
+  if (in_use()) [[unlikely]] copy_marked(from, to);
+}
 
 }  // namespace proxyproto::udp_sockets

@@ -1,6 +1,7 @@
-// The receive calls. A descriptor that is not a UDP socket in scope costs
-// one load of a zero byte, then the C library's own function; the others
-// go through lib/datagram/receive.h.
+// The receive calls. In a program that never created a UDP socket under
+// LIBPROXYPROTO_UDP they cost one load and a branch, then the C library's
+// own function; a descriptor that is not a UDP socket in scope costs a
+// table look-up more; the others go through lib/datagram/receive.h.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -15,6 +16,7 @@ using proxyproto::udp_sockets::state;
 
 // The socket's state if the library handles it, else none.
 inline state handled(int fd) noexcept {
+  if (!proxyproto::udp_sockets::in_use()) [[likely]] return proxyproto::udp_sockets::none;
   const state s = proxyproto::udp_sockets::of(fd);
   if (__builtin_expect(s == proxyproto::udp_sockets::none, 1)) return s;
   const state decided = proxyproto::datagram::scope(fd, s);

@@ -12,7 +12,8 @@
 namespace {
 
 inline bool replies_redirected(int fd) noexcept {
-  return proxyproto::datagram::in_scope(proxyproto::udp_sockets::of(fd));
+  return proxyproto::udp_sockets::in_use() &&
+         proxyproto::datagram::in_scope(proxyproto::udp_sockets::of(fd));
 }
 
 }  // namespace
