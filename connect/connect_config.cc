@@ -20,6 +20,7 @@ void load_settings() noexcept {
   set_log_tag("libproxyproto_connect");
   settings.debug = setting_is_on(environment_setting("LIBPROXYPROTO_DEBUG"));
   set_debug_logging(settings.debug);
+  settings.udp = setting_is_on(environment_setting("LIBPROXYPROTO_UDP"));
 
   settings.version = unsigned_environment_setting(
       "LIBPROXYPROTO_VERSION", 2, default_connect_version);
@@ -85,7 +86,8 @@ void load_settings() noexcept {
     }
   }
   settings.source_ok = ok;
-  PP_DEBUG("version %u, source port %u%s", settings.version, port,
+  PP_DEBUG("version %u, source port %u, udp %s%s", settings.version, port,
+           settings.udp ? "on" : "off",
            ok ? "" : " (disabled by a bad setting)");
 }
 

@@ -1,4 +1,5 @@
-// The client library's settings, read once on the first connect().
+// The client library's settings, read once on the first connect() (or,
+// with LIBPROXYPROTO_UDP, the first send on a UDP socket).
 #pragma once
 
 #include "core/proxy_header.h"
@@ -11,6 +12,7 @@ inline constexpr size_t tlvs_capacity = 2048;
 struct connect_config {
   unsigned version;               // LIBPROXYPROTO_VERSION: 0, 1 or 2
   bool debug;                     // LIBPROXYPROTO_DEBUG
+  bool udp;                       // LIBPROXYPROTO_UDP: a header per datagram
   bool source_ok;                 // ADDR and PORT both parsed
   address_family source_family;   // LIBPROXYPROTO_ADDR: inet or inet6
   ip_endpoint source;             // LIBPROXYPROTO_ADDR, LIBPROXYPROTO_PORT

@@ -11,12 +11,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "build_header.h"
 #include "connect_config.h"
-#include "core/header_writer.h"
-#include "core/sockaddr_convert.h"
 #include "runtime/export.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
+#include "runtime/real_datagram_calls.h"
 
 namespace proxyproto {
 
@@ -54,36 +54,11 @@ int finish_connect(int fd) noexcept {
   return 0;
 }
 
-size_t build_header(const connect_config &config, const sockaddr *peer,
-                    socklen_t peer_len, uint8_t *out, size_t capacity) noexcept {
-  header_fields fields{};
-  fields.cmd = config.cmd;
-  fields.source = config.source;
-  address_family peer_family =
-      sockaddr_to_endpoint(peer, peer_len, &fields.destination);
-  // LIBPROXYPROTO_DESTINATION_ADDR / _PORT replace what connect() was given.
-  if (config.destination_address_set) {
-    const uint16_t port = fields.destination.port;
-    fields.destination = config.destination;
-    fields.destination.port = port;
-    peer_family = config.destination_family;
-  }
-  if (config.destination_port_set)
-    fields.destination.port = config.destination.port;
-  fields.family = map_to_common_family(config.source_family, &fields.source,
-                                       peer_family, &fields.destination);
-  fields.tlvs = config.tlvs;
-  fields.tlvs_length = config.tlvs_length;
-  fields.add_crc32c = config.add_crc32c;
-  return config.version == 1 ? write_v1(fields, out, capacity)
-                             : write_v2(fields, out, capacity);
-}
-
 // Writes all of the header, waiting on a non-blocking socket if needed.
 int send_header(int fd, const uint8_t *buf, size_t len) noexcept {
   size_t done = 0;
   while (done < len) {
-    const ssize_t n = send(fd, buf + done, len - done, MSG_NOSIGNAL);
+    const ssize_t n = real::send(fd, buf + done, len - done, MSG_NOSIGNAL);
     if (n > 0) {
       done += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -104,10 +79,9 @@ int connect_with_header(int fd, const sockaddr *addr, socklen_t len) noexcept {
       !is_tcp_socket(fd))
     return real::connect(fd, addr, len);
 
-  // Addresses, the TLVs of LIBPROXYPROTO_TLVS and a CRC32C TLV (7 bytes).
-  uint8_t header[v2_address_write_capacity + tlvs_capacity + 7];
-  static_assert(sizeof header >= v1_write_capacity);
-  const size_t header_len = build_header(config, addr, len, header, sizeof header);
+  uint8_t header[connect_header_capacity];
+  const size_t header_len =
+      build_header(config, addr, len, false, header, sizeof header);
   if (header_len == 0) return real::connect(fd, addr, len);
 
   int rc = real::connect(fd, addr, len);

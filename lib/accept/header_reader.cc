@@ -27,6 +27,7 @@
 #include "core/proxy_header.h"
 #include "core/sockaddr_convert.h"
 #include "runtime/log.h"
+#include "runtime/real_datagram_calls.h"
 
 namespace proxyproto {
 
@@ -68,7 +69,7 @@ class header_buffer {
 bool consume(int fd, uint8_t *buf, size_t length) noexcept {
   size_t done = 0;
   while (done < length) {
-    const ssize_t n = recv(fd, buf + done, length - done, MSG_DONTWAIT);
+    const ssize_t n = real::recv(fd, buf + done, length - done, MSG_DONTWAIT);
     if (n > 0) {
       done += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -119,7 +120,7 @@ header_state inspect_header(int fd, const server_config &config,
   // it will ever send is queued, so one more look settles the connection.
   bool shut_down = false;
   for (;;) {
-    const ssize_t n = recv(fd, buffer.data(), buffer.size(),
+    const ssize_t n = real::recv(fd, buffer.data(), buffer.size(),
                            MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {

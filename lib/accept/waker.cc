@@ -33,6 +33,7 @@
 #include "accept/header_reader.h"
 #include "accept/pending_pool.h"
 #include "runtime/log.h"
+#include "runtime/real_datagram_calls.h"
 #include "settings/server_settings.h"
 
 namespace proxyproto::waker {
@@ -222,7 +223,7 @@ void watch_round() noexcept {
     // Cleared before the read: a park after this point writes again.
     signal_pending.store(false, std::memory_order_relaxed);
     uint64_t count;
-    ssize_t ignored = read(signal_fd, &count, sizeof count);
+    ssize_t ignored = real::read(signal_fd, &count, sizeof count);
     (void)ignored;
     // Let a burst of parks (a queue of silent clients) gather for a moment
     // rather than rescanning the pool after each one.

@@ -96,8 +96,11 @@ size_t write_v2(const header_fields &fields, uint8_t *out,
   const size_t crc_tlv = fields.add_crc32c ? tlv_header_length + 4 : 0;
   const size_t body = block + fields.tlvs_length + crc_tlv;
   if (body > 0xFFFF) return 0;
-  // §2.2: 0x11 TCP over IPv4, 0x21 TCP over IPv6, 0x00 UNSPEC (LOCAL).
-  o.put_u8(!addresses ? 0x00 : inet ? 0x11 : 0x21);
+  // §2.2: 0x11 TCP over IPv4, 0x21 TCP over IPv6, 0x12 and 0x22 their UDP
+  // counterparts, 0x00 UNSPEC (LOCAL).
+  const uint8_t transport_nibble = fields.datagram ? 0x2 : 0x1;
+  o.put_u8(!addresses ? 0x00
+                      : static_cast<uint8_t>((inet ? 0x10 : 0x20) | transport_nibble));
   o.put_be16(static_cast<uint16_t>(body));
 
   if (addresses) {

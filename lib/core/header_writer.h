@@ -19,6 +19,7 @@ struct header_fields {
   const uint8_t *tlvs;  // v2 only: TLV bytes appended after the addresses
   size_t tlvs_length;
   bool add_crc32c;      // v2 only: append a PP2_TYPE_CRC32C TLV, filled in
+  bool datagram;        // v2 only: UDP families (0x12, 0x22), not TCP's
 };
 
 // §2.1. Writes "PROXY TCP4 ...\r\n", "PROXY TCP6 ...\r\n" or

@@ -36,4 +36,6 @@ lib_libproxyproto_core_la_SOURCES = \
 	lib/core/tlv_setting.h \
 	lib/core/tlv_setting.cc \
 	lib/core/handover_text.h \
-	lib/core/handover_text.cc
+	lib/core/handover_text.cc \
+	lib/core/datagram.h \
+	lib/core/datagram.cc

@@ -23,6 +23,9 @@ constexpr key_names names[setting_key_count] = {
     {"programs", "LIBPROXYPROTO_PROGRAMS"},
     {"keep_header", "LIBPROXYPROTO_KEEP_HEADER"},
     {"getsockname", "LIBPROXYPROTO_GETSOCKNAME"},
+    {"udp", "LIBPROXYPROTO_UDP"},
+    {"udp_reply_entries", "LIBPROXYPROTO_UDP_REPLY_ENTRIES"},
+    {"udp_reply_seconds", "LIBPROXYPROTO_UDP_REPLY_SECONDS"},
 };
 
 bool find_file_key(const char *key, size_t len, size_t *index) noexcept {

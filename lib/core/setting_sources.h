@@ -18,6 +18,9 @@ enum class setting_key : unsigned {
   programs,
   keep_header,
   getsockname,
+  udp,
+  udp_reply_entries,
+  udp_reply_seconds,
   count_,
 };
 inline constexpr size_t setting_key_count =

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "accept/pending_pool.h"
+#include "datagram/socket_states.h"
 #include "records/any_record.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
@@ -27,6 +28,7 @@ __attribute__((noinline, cold)) void forget_closed(int fd) noexcept {
   proxyproto::peer_addresses::forget(fd);
   proxyproto::pending::forget_descriptor(fd);
   proxyproto::kept_headers::forget(fd);
+  proxyproto::udp_sockets::forget(fd);
 }
 
 }  // namespace
@@ -40,8 +42,10 @@ PROXYPROTO_EXPORT int close(int fd) {
 
 PROXYPROTO_EXPORT int dup(int oldfd) {
   const int fd = proxyproto::real::dup(oldfd);
-  if (fd >= 0 && proxyproto::records::anything())
+  if (fd >= 0 && proxyproto::records::anything()) {
     proxyproto::peer_addresses::copy(oldfd, fd);
+    proxyproto::udp_sockets::copy(oldfd, fd);
+  }
   return fd;
 }
 
@@ -51,6 +55,7 @@ PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::peer_addresses::copy(oldfd, newfd);
     proxyproto::kept_headers::forget(newfd);
+    proxyproto::udp_sockets::copy(oldfd, newfd);
   }
   return fd;
 }
@@ -61,6 +66,7 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::peer_addresses::copy(oldfd, newfd);
     proxyproto::kept_headers::forget(newfd);
+    proxyproto::udp_sockets::copy(oldfd, newfd);
   }
   return fd;
 }
@@ -76,6 +82,7 @@ PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
     proxyproto::peer_addresses::forget_range(first, last);
     proxyproto::pending::forget_descriptors(first, last);
     proxyproto::kept_headers::forget_range(first, last);
+    proxyproto::udp_sockets::forget_range(first, last);
   }
   return proxyproto::real::close_range(first, last, flags);
 }

@@ -8,4 +8,7 @@ lib_libproxyproto_la_SOURCES += \
 	lib/interpose/getsockname.cc \
 	lib/interpose/fd_lifetime.cc \
 	lib/interpose/exec.cc \
-	lib/interpose/load.cc
+	lib/interpose/load.cc \
+	lib/interpose/socket.cc \
+	lib/interpose/recv.cc \
+	lib/interpose/send.cc

@@ -5,6 +5,9 @@ noinst_LTLIBRARIES += lib/libproxyproto_runtime.la
 lib_libproxyproto_runtime_la_SOURCES = \
 	lib/runtime/real_calls.h \
 	lib/runtime/real_calls.cc \
+	lib/runtime/next_symbol.h \
+	lib/runtime/real_datagram_calls.h \
+	lib/runtime/real_datagram_calls.cc \
 	lib/runtime/log.h \
 	lib/runtime/log.cc \
 	lib/runtime/environment.h \

@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "runtime/real_datagram_calls.h"
 
 namespace proxyproto {
 
@@ -57,7 +58,7 @@ void log_line(const char *function, const char *format, ...) noexcept {
   // Keep room for the newline even when the message was cut.
   if (used > sizeof line - 1) used = sizeof line - 1;
   line[used++] = '\n';
-  ssize_t ignored = write(STDERR_FILENO, line, used);
+  ssize_t ignored = real::write(STDERR_FILENO, line, used);
   (void)ignored;
   errno = saved_errno;
 }

@@ -38,6 +38,9 @@ constinit char must_use_buffer[short_value_size];
 constinit char debug_buffer[short_value_size];
 constinit char keep_header_buffer[short_value_size];
 constinit char getsockname_buffer[short_value_size];
+constinit char udp_buffer[short_value_size];
+constinit char udp_reply_entries_buffer[short_value_size];
+constinit char udp_reply_seconds_buffer[short_value_size];
 constinit char config_buffer[long_value_size];
 constinit char preload_buffer[long_value_size];
 constinit char program_buffer[program_name_size];
@@ -53,6 +56,9 @@ constinit slot setting_slots[setting_key_count] = {
     {programs_buffer, sizeof programs_buffer, 0, false, false},
     {keep_header_buffer, sizeof keep_header_buffer, 0, false, false},
     {getsockname_buffer, sizeof getsockname_buffer, 0, false, false},
+    {udp_buffer, sizeof udp_buffer, 0, false, false},
+    {udp_reply_entries_buffer, sizeof udp_reply_entries_buffer, 0, false, false},
+    {udp_reply_seconds_buffer, sizeof udp_reply_seconds_buffer, 0, false, false},
 };
 constinit slot config_slot{config_buffer, sizeof config_buffer, 0, false, false};
 constinit slot preload_slot{preload_buffer, sizeof preload_buffer, 0, false,

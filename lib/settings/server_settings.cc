@@ -29,6 +29,7 @@
 #include "core/setting_values.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
+#include "runtime/real_datagram_calls.h"
 #include "settings/captured_environment.h"
 #include "settings/main_program.h"
 #include "settings/setting_report.h"
@@ -41,9 +42,20 @@ namespace proxyproto {
 
 namespace {
 
-constinit server_config settings{default_versions, false, false,
-                                 default_timeout_ms, false, false, {}, false,
-                                 {}, false, false};
+constinit server_config settings{default_versions,
+                                 false,
+                                 false,
+                                 default_timeout_ms,
+                                 false,
+                                 false,
+                                 {},
+                                 false,
+                                 {},
+                                 false,
+                                 false,
+                                 false,
+                                 default_udp_reply_entries,
+                                 default_udp_reply_seconds};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 // The file's text; one byte more for the NUL put after the last value.
@@ -79,7 +91,7 @@ file_state read_config_file(const char *path, size_t *len) {
     state = file_state::not_regular;
   } else {
     for (;;) {
-      const ssize_t n = read(fd, file_text + *len, sizeof file_text - *len);
+      const ssize_t n = real::read(fd, file_text + *len, sizeof file_text - *len);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         state = file_state::unreadable;
@@ -222,6 +234,16 @@ void load_settings() noexcept {
   load_unsigned(setting_key::version, sources,
                 too_long[static_cast<size_t>(setting_key::version)], 3,
                 default_versions, &settings.versions);
+  const setting_text udp = effective_setting(sources, setting_key::udp);
+  settings.udp = udp.is_set() && setting_is_on(udp.text);
+  load_unsigned(setting_key::udp_reply_entries, sources,
+                too_long[static_cast<size_t>(setting_key::udp_reply_entries)],
+                max_udp_reply_entries, default_udp_reply_entries,
+                &settings.udp_reply_entries);
+  load_unsigned(setting_key::udp_reply_seconds, sources,
+                too_long[static_cast<size_t>(setting_key::udp_reply_seconds)],
+                max_udp_reply_seconds, default_udp_reply_seconds,
+                &settings.udp_reply_seconds);
   load_unsigned(setting_key::timeout, sources,
                 too_long[static_cast<size_t>(setting_key::timeout)],
                 max_timeout_ms, default_timeout_ms, &settings.timeout_ms);
@@ -265,11 +287,13 @@ void load_settings() noexcept {
   }
 
   PP_DEBUG("version mask %u, must use header %s, timeout %u ms, allow %s "
-           "(%zu prefixes%s), ports %s (%zu ranges)",
+           "(%zu prefixes%s), ports %s (%zu ranges), udp %s (%u replies, %u s)",
            settings.versions, settings.must_use_header ? "yes" : "no",
            settings.timeout_ms, settings.allow_set ? "set" : "unset",
            settings.allow.count, settings.allow.unix_peers ? ", unix" : "",
-           settings.ports_set ? "set" : "unset", settings.ports.count);
+           settings.ports_set ? "set" : "unset", settings.ports.count,
+           settings.udp ? "on" : "off", settings.udp_reply_entries,
+           settings.udp_reply_seconds);
 }
 
 }  // namespace

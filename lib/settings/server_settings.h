@@ -23,11 +23,22 @@ struct server_config {
   port_list ports;        // empty when ports_set and invalid: matches nothing
   bool keep_header;       // LIBPROXYPROTO_KEEP_HEADER (see header_features.h)
   bool getsockname;       // LIBPROXYPROTO_GETSOCKNAME
+  // UDP (lib/datagram/): off unless asked for, since a header on a UDP
+  // service lets its sender name any source.
+  bool udp;                        // LIBPROXYPROTO_UDP
+  unsigned udp_reply_entries;      // LIBPROXYPROTO_UDP_REPLY_ENTRIES
+  unsigned udp_reply_seconds;      // LIBPROXYPROTO_UDP_REPLY_SECONDS
 };
 
 inline constexpr unsigned default_versions = 3;
 inline constexpr unsigned default_timeout_ms = 3000;  // §1: cover a retransmit
 inline constexpr unsigned max_timeout_ms = 600000;
+// The reply map (lib/datagram/reply_map.h): how many clients learnt from
+// headers are remembered, and for how long after their last datagram.
+inline constexpr unsigned default_udp_reply_entries = 4096;
+inline constexpr unsigned max_udp_reply_entries = 65536;
+inline constexpr unsigned default_udp_reply_seconds = 60;
+inline constexpr unsigned max_udp_reply_seconds = 86400;
 
 // The largest configuration file read; a bigger one is invalid.
 inline constexpr unsigned long config_file_max_bytes = 65536;

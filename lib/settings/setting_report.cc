@@ -13,6 +13,7 @@
 #include "runtime/log.h"
 #include "settings/captured_environment.h"
 #include "runtime/real_calls.h"
+#include "runtime/real_datagram_calls.h"
 
 namespace proxyproto {
 
@@ -26,7 +27,7 @@ void send_to_syslog(const char *message) noexcept {
                               static_cast<long>(getpid()),
                               captured_program_name(), message);
   const int fd =
-      socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      real::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd >= 0 && n > 0) {
     sockaddr_un to{};
     to.sun_family = AF_UNIX;
@@ -34,7 +35,7 @@ void send_to_syslog(const char *message) noexcept {
     const size_t len = static_cast<size_t>(n) < sizeof datagram
                            ? static_cast<size_t>(n)
                            : sizeof datagram - 1;
-    const ssize_t sent = sendto(fd, datagram, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+    const ssize_t sent = real::sendto(fd, datagram, len, MSG_DONTWAIT | MSG_NOSIGNAL,
                                 reinterpret_cast<const sockaddr *>(&to),
                                 sizeof to);
     (void)sent;

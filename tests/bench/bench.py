@@ -824,7 +824,14 @@ def main():
         instructions = instruction_figures(cfg)
         print("bench: preload cost", flush=True)
         preload = preload_figures(cfg)
+        print("bench: UDP", flush=True)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_udp
+        udp_lines, udp_missed = bench_udp.run(cfg, sys.modules[__name__], routing,
+                                              skip_timed=args.skip_timed)
         text, missed = report(cfg, timed, syscalls, instructions, preload)
+        text += "\n\n" + "\n".join(udp_lines)
+        missed += udp_missed
     finally:
         for s in servers.values():
             s.stop()

@@ -4,14 +4,17 @@
 # The programs are EXTRA_PROGRAMS: built only by `make bench-programs` (and
 # so by `make bench`), never by `make all` or `make check`.
 EXTRA_PROGRAMS += tests/bench/pp_loadgen tests/bench/pp_echo_server \
-	tests/bench/pp_preload_cost
+	tests/bench/pp_preload_cost tests/bench/pp_udp_echo tests/bench/pp_udp_loadgen
 tests_bench_pp_loadgen_SOURCES = tests/bench/pp_loadgen.cc
 tests_bench_pp_echo_server_SOURCES = tests/bench/pp_echo_server.cc
 tests_bench_pp_preload_cost_SOURCES = tests/bench/pp_preload_cost.c
+tests_bench_pp_udp_echo_SOURCES = tests/bench/pp_udp_echo.cc
+tests_bench_pp_udp_loadgen_SOURCES = tests/bench/pp_udp_loadgen.cc
 pp_bench_programs = tests/bench/pp_loadgen$(EXEEXT) \
-	tests/bench/pp_echo_server$(EXEEXT) tests/bench/pp_preload_cost$(EXEEXT)
+	tests/bench/pp_echo_server$(EXEEXT) tests/bench/pp_preload_cost$(EXEEXT) \
+	tests/bench/pp_udp_echo$(EXEEXT) tests/bench/pp_udp_loadgen$(EXEEXT)
 CLEANFILES += $(pp_bench_programs)
-EXTRA_DIST += tests/bench/bench.py tests/bench/echo.erl
+EXTRA_DIST += tests/bench/bench.py tests/bench/bench_udp.py tests/bench/echo.erl
 
 # BENCH_QUICK=1: one short round of everything (the CI smoke test).
 # BENCH_ARGS: more options for bench.py (see bench.py --help).

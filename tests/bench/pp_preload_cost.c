@@ -9,6 +9,9 @@
  *       for each; with LIBRARY, the children get LD_PRELOAD=LIBRARY, and
  *       this process itself never has it. Also reports the children's
  *       minor page faults (the dynamic loader's work shows up there).
+ *   pp_preload_cost read N
+ *       read() 64 bytes of /dev/zero N times (read() is interposed, for
+ *       UDP sockets): the cost to a program with no UDP socket in scope.
  *   pp_preload_cost syscall N
  *       the CPU time of one system call on this machine, for the floor of
  *       the per-connection cost: getppid() (entry and exit alone) and
@@ -123,6 +126,15 @@ static int syscall_cost(long n) {
   return 0;
 }
 
+static int read_many(long n) {
+  int fd = open("/dev/zero", O_RDONLY);
+  char buf[64];
+  if (fd < 0) return 1;
+  for (long i = 0; i < n; ++i)
+    if (read(fd, buf, sizeof buf) != (ssize_t)sizeof buf) return 1;
+  return close(fd);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) goto usage;
   long n = atol(argv[2]);
@@ -133,6 +145,8 @@ int main(int argc, char **argv) {
     rc = open_close(n);
   else if (strcmp(argv[1], "spawn") == 0 && (argc == 4 || argc == 5))
     rc = spawn_many(n, argv[3], argc == 5 ? argv[4] : NULL);
+  else if (strcmp(argv[1], "read") == 0 && argc == 3)
+    rc = read_many(n);
   else if (strcmp(argv[1], "syscall") == 0 && argc == 3)
     return syscall_cost(n);
   else
@@ -144,6 +158,6 @@ int main(int argc, char **argv) {
 usage:
   fprintf(stderr,
           "usage: pp_preload_cost openclose N | spawn N PROGRAM [LIBRARY] | "
-          "syscall N\n");
+          "read N | syscall N\n");
   return 2;
 }

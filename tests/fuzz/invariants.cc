@@ -9,12 +9,18 @@
 //  - v1 readings: parse_v1 (quick reading first) answers exactly as the
 //    careful reading alone does, fields included, for the input and each of
 //    its prefixes up to a v1 line's length.
+//  - datagram: the verdict on a whole datagram is deliver, strip or
+//    discard, never need_more; a stripped header is a complete v2 header
+//    inside the datagram; must-use never delivers; an untrusted sender is
+//    never stripped; a receiver given fewer bytes is asked for more, never
+//    beyond the datagram, and reaches the same verdict once it has them.
 #include "invariants.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "core/datagram.h"
 #include "core/header_writer.h"
 #include "core/proxy_header.h"
 #include "core/tlv.h"
@@ -174,6 +180,46 @@ void check_v1_readings(const uint8_t *data, size_t size) {
   }
 }
 
+void check_datagram(const uint8_t *data, size_t size,
+                    const datagram_rules &rules) {
+  const datagram_inspection whole = inspect_datagram(data, size, size, rules);
+  PP_REQUIRE(whole.verdict != datagram_verdict::need_more, whole.needed, size);
+  if (rules.must_use_header)
+    PP_REQUIRE(whole.verdict != datagram_verdict::deliver, size, 0);
+  if (whole.verdict == datagram_verdict::strip) {
+    PP_REQUIRE(rules.sender_trusted, 0, 0);
+    PP_REQUIRE(whole.header_length >= v2_fixed_length &&
+                   whole.header_length <= size, whole.header_length, size);
+    header h;
+    const parse_result r = parse_v2(data, whole.header_length, &h);
+    PP_REQUIRE(r.status == parse_status::complete &&
+                   r.length == whole.header_length, r.length,
+               whole.header_length);
+    if (whole.use_source)
+      PP_REQUIRE(h.proto == transport::dgram &&
+                     (whole.family == address_family::inet ||
+                      whole.family == address_family::inet6),
+                 whole.family, h.proto);
+  }
+  // A short buffer: asked for more, up to the datagram, then the same
+  // verdict (a header needs at most two rounds: its fixed part, its body).
+  const size_t cuts[] = {0, 1, 12, 15, 16, size / 2, size > 0 ? size - 1 : 0};
+  for (size_t have : cuts) {
+    if (have >= size) continue;
+    datagram_inspection d = inspect_datagram(data, have, size, rules);
+    for (int round = 0; round < 3 && d.verdict == datagram_verdict::need_more;
+         ++round) {
+      PP_REQUIRE(d.needed > have && d.needed <= size, d.needed, have);
+      have = d.needed;
+      d = inspect_datagram(data, have, size, rules);
+    }
+    PP_REQUIRE(d.verdict == whole.verdict, d.verdict, whole.verdict);
+    PP_REQUIRE(d.reason == whole.reason, d.reason, whole.reason);
+    PP_REQUIRE(d.header_length == whole.header_length, d.header_length,
+               whole.header_length);
+  }
+}
+
 }  // namespace
 
 void check_invariants(const uint8_t *data, size_t size) {
@@ -182,6 +228,12 @@ void check_invariants(const uint8_t *data, size_t size) {
   check_parse(data, size, accept_v1);
   check_parse(data, size, accept_v2);
   check_round_trip(data, size);
+  const unsigned masks[] = {accept_v2, accept_v1};
+  const bool choices[] = {false, true};
+  for (unsigned versions : masks)
+    for (bool must_use : choices)
+      for (bool trusted : choices)
+        check_datagram(data, size, datagram_rules{versions, must_use, trusted});
 }
 
 }  // namespace pp_fuzz

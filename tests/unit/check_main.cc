@@ -24,6 +24,7 @@ int main(void) {
   srunner_add_suite(sr, make_tlv_setting_suite());
   srunner_add_suite(sr, make_handover_text_suite());
   srunner_add_suite(sr, make_corpus_suite());
+  srunner_add_suite(sr, make_datagram_suite());
   srunner_run_all(sr, CK_NORMAL);
   const int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

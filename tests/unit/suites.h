@@ -37,6 +37,7 @@ Suite *make_activation_rule_suite(void);
 Suite *make_tlv_setting_suite(void);
 Suite *make_handover_text_suite(void);
 Suite *make_corpus_suite(void);
+Suite *make_datagram_suite(void);
 
 // Compares a std::string result with the expected text. (ck_assert_str_eq
 // on a temporary's c_str() would read freed memory.)

@@ -1,0 +1,92 @@
+// The receive calls. In a program that never created a UDP socket under
+// LIBPROXYPROTO_UDP they cost one load and a branch, then the C library's
+// own function; a descriptor that is not a UDP socket in scope costs a
+// table look-up more; the others go through lib/datagram/receive.h.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "datagram/receive.h"
+#include "datagram/socket_states.h"
+#include "runtime/export.h"
+#include "runtime/real_datagram_calls.h"
+
+namespace {
+
+using proxyproto::udp_sockets::state;
+
+// The socket's state if the library handles it, else none.
+inline state handled(int fd) noexcept {
+  if (!proxyproto::udp_sockets::in_use()) [[likely]] return proxyproto::udp_sockets::none;
+  const state s = proxyproto::udp_sockets::of(fd);
+  if (__builtin_expect(s == proxyproto::udp_sockets::none, 1)) return s;
+  const state decided = proxyproto::datagram::scope(fd, s);
+  return proxyproto::datagram::in_scope(decided) ? decided
+                                                 : proxyproto::udp_sockets::none;
+}
+
+ssize_t receive_into(int fd, state s, void *buf, size_t len, int flags,
+                     sockaddr *addr, socklen_t *addrlen) noexcept {
+  iovec iov{buf, len};
+  msghdr msg{};
+  msg.msg_name = addr;
+  msg.msg_namelen = addr != nullptr ? *addrlen : 0;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  const ssize_t n = proxyproto::datagram::receive(fd, s, &msg, flags);
+  if (n >= 0 && addr != nullptr) *addrlen = msg.msg_namelen;
+  return n;
+}
+
+}  // namespace
+
+extern "C" {
+
+PROXYPROTO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+                                   sockaddr *addr, socklen_t *addrlen) {
+  const state s = handled(fd);
+  // A null addrlen with an address is the kernel's EFAULT to report.
+  if (s == proxyproto::udp_sockets::none || (addr != nullptr && addrlen == nullptr))
+    return proxyproto::real::recvfrom(fd, buf, len, flags, addr, addrlen);
+  return receive_into(fd, s, buf, len, flags, addr, addrlen);
+}
+
+PROXYPROTO_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
+  const state s = handled(fd);
+  if (s == proxyproto::udp_sockets::none)
+    return proxyproto::real::recv(fd, buf, len, flags);
+  return receive_into(fd, s, buf, len, flags, nullptr, nullptr);
+}
+
+PROXYPROTO_EXPORT ssize_t read(int fd, void *buf, size_t len) {
+  const state s = handled(fd);
+  if (s == proxyproto::udp_sockets::none)
+    return proxyproto::real::read(fd, buf, len);
+  return receive_into(fd, s, buf, len, 0, nullptr, nullptr);
+}
+
+PROXYPROTO_EXPORT ssize_t readv(int fd, const iovec *iov, int iovcnt) {
+  const state s = handled(fd);
+  if (s == proxyproto::udp_sockets::none || iovcnt < 0)
+    return proxyproto::real::readv(fd, iov, iovcnt);
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec *>(iov);
+  msg.msg_iovlen = static_cast<size_t>(iovcnt);
+  return proxyproto::datagram::receive(fd, s, &msg, 0);
+}
+
+PROXYPROTO_EXPORT ssize_t recvmsg(int fd, msghdr *msg, int flags) {
+  const state s = handled(fd);
+  if (s == proxyproto::udp_sockets::none)
+    return proxyproto::real::recvmsg(fd, msg, flags);
+  return proxyproto::datagram::receive(fd, s, msg, flags);
+}
+
+PROXYPROTO_EXPORT int recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
+                               timespec *timeout) {
+  const state s = handled(fd);
+  if (s == proxyproto::udp_sockets::none)
+    return proxyproto::real::recvmmsg(fd, msgs, vlen, flags, timeout);
+  return proxyproto::datagram::receive_batch(fd, s, msgs, vlen, flags, timeout);
+}
+
+}  // extern "C"

@@ -1,0 +1,42 @@
+// The send calls that name a destination: on a UDP socket in scope, a reply
+// to a client learnt from a header goes to its proxy (lib/datagram/reply.h).
+// send() and write() name none, and are not interposed.
+#include <sys/socket.h>
+
+#include "datagram/receive.h"
+#include "datagram/reply.h"
+#include "datagram/socket_states.h"
+#include "runtime/export.h"
+#include "runtime/real_datagram_calls.h"
+
+namespace {
+
+inline bool replies_redirected(int fd) noexcept {
+  return proxyproto::udp_sockets::in_use() &&
+         proxyproto::datagram::in_scope(proxyproto::udp_sockets::of(fd));
+}
+
+}  // namespace
+
+extern "C" {
+
+PROXYPROTO_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+                                 const sockaddr *to, socklen_t to_len) {
+  if (__builtin_expect(!replies_redirected(fd), 1))
+    return proxyproto::real::sendto(fd, buf, len, flags, to, to_len);
+  return proxyproto::datagram::send_to(fd, buf, len, flags, to, to_len);
+}
+
+PROXYPROTO_EXPORT ssize_t sendmsg(int fd, const msghdr *msg, int flags) {
+  if (__builtin_expect(!replies_redirected(fd), 1))
+    return proxyproto::real::sendmsg(fd, msg, flags);
+  return proxyproto::datagram::send_message(fd, msg, flags);
+}
+
+PROXYPROTO_EXPORT int sendmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags) {
+  if (__builtin_expect(!replies_redirected(fd), 1))
+    return proxyproto::real::sendmmsg(fd, msgs, vlen, flags);
+  return proxyproto::datagram::send_batch(fd, msgs, vlen, flags);
+}
+
+}  // extern "C"

@@ -1,0 +1,66 @@
+#include "runtime/real_datagram_calls.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
+
+namespace proxyproto::real::detail {
+
+constinit next_symbol<socket_fn> next_socket{"socket"};
+constinit next_symbol<recvfrom_fn> next_recvfrom{"recvfrom"};
+constinit next_symbol<recvmsg_fn> next_recvmsg{"recvmsg"};
+constinit next_symbol<recvmmsg_fn> next_recvmmsg{"recvmmsg"};
+constinit next_symbol<recv_fn> next_recv{"recv"};
+constinit next_symbol<read_fn> next_read{"read"};
+constinit next_symbol<readv_fn> next_readv{"readv"};
+constinit next_symbol<sendto_fn> next_sendto{"sendto"};
+constinit next_symbol<sendmsg_fn> next_sendmsg{"sendmsg"};
+constinit next_symbol<sendmmsg_fn> next_sendmmsg{"sendmmsg"};
+constinit next_symbol<send_fn> next_send{"send"};
+constinit next_symbol<write_fn> next_write{"write"};
+
+int raw_socket(int domain, int type, int protocol) noexcept {
+  return static_cast<int>(syscall(SYS_socket, domain, type, protocol));
+}
+
+ssize_t raw_recvfrom(int fd, void *buf, size_t len, int flags, sockaddr *addr,
+                     socklen_t *addrlen) noexcept {
+  return syscall(SYS_recvfrom, fd, buf, len, flags, addr, addrlen);
+}
+
+ssize_t raw_recvmsg(int fd, msghdr *msg, int flags) noexcept {
+  return syscall(SYS_recvmsg, fd, msg, flags);
+}
+
+int raw_recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
+                 timespec *timeout) noexcept {
+  return static_cast<int>(syscall(SYS_recvmmsg, fd, msgs, vlen, flags, timeout));
+}
+
+ssize_t raw_read(int fd, void *buf, size_t len) noexcept {
+  return syscall(SYS_read, fd, buf, len);
+}
+
+ssize_t raw_readv(int fd, const iovec *iov, int iovcnt) noexcept {
+  return syscall(SYS_readv, fd, iov, iovcnt);
+}
+
+ssize_t raw_sendto(int fd, const void *buf, size_t len, int flags,
+                   const sockaddr *addr, socklen_t addrlen) noexcept {
+  return syscall(SYS_sendto, fd, buf, len, flags, addr, addrlen);
+}
+
+ssize_t raw_sendmsg(int fd, const msghdr *msg, int flags) noexcept {
+  return syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+int raw_sendmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags) noexcept {
+  return static_cast<int>(syscall(SYS_sendmmsg, fd, msgs, vlen, flags));
+}
+
+ssize_t raw_write(int fd, const void *buf, size_t len) noexcept {
+  return syscall(SYS_write, fd, buf, len);
+}
+
+}  // namespace proxyproto::real::detail
