@@ -259,7 +259,9 @@ pp_wait_for_line() {
 # another test's server, which a probe connection would reach instead.
 pp_listens() {
   local port=$1 pid=$2 p inodes hex
-  inodes=$(for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
+  # pgrep is a tool, not under test: without the sanitizer runtime that
+  # sanitizer builds preload (it hangs under ASan), and bounded.
+  inodes=$(for p in "$pid" $(timeout 10 env -u LD_PRELOAD pgrep -P "$pid" 2>/dev/null); do
     ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'
   done | tr '\n' ' ')
   [ -n "$inodes" ] || return 1
