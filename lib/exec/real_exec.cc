@@ -8,29 +8,11 @@
 
 #include <atomic>
 
+#include "runtime/next_symbol.h"
+
 namespace proxyproto::real {
 
 namespace {
-
-// As in runtime/real_calls.cc: binding is idempotent, so a relaxed-publish
-// atomic pointer is enough; nothing happens at load time.
-template <typename Fn>
-class next_symbol {
- public:
-  constexpr explicit next_symbol(const char *name) noexcept : name_(name) {}
-  Fn *get() noexcept {
-    Fn *fn = fn_.load(std::memory_order_acquire);
-    if (fn == nullptr) {
-      fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
-      fn_.store(fn, std::memory_order_release);
-    }
-    return fn;
-  }
-
- private:
-  const char *name_;
-  std::atomic<Fn *> fn_{nullptr};
-};
 
 using execve_fn = int(const char *, char *const[], char *const[]);
 using fexecve_fn = int(int, char *const[], char *const[]);
