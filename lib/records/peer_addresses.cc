@@ -38,11 +38,6 @@ struct entry {
 static_assert(sizeof(sockaddr_in6) <= sizeof(entry::words));
 
 constinit descriptor_table<entry> table;
-// The highest descriptor that ever had a record (-1: none): exec() looks
-// for records to hand over up to it, not through whole pages. Raised by
-// store(), never lowered, so that the accept path pays a load and a
-// compare and close() nothing.
-constinit std::atomic<int> highest_recorded{-1};
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 void repair_after_fork() noexcept {
@@ -112,10 +107,6 @@ bool plainly_empty(const entry *e) noexcept {
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
   records::note_recording();
-  int highest = highest_recorded.load(std::memory_order_relaxed);
-  while (fd > highest && !highest_recorded.compare_exchange_weak(
-                             highest, fd, std::memory_order_relaxed)) {
-  }
   entry *e = table.find(fd);
   if (e == nullptr) [[unlikely]] {
     pthread_once(&atfork_once, register_atfork);
@@ -167,10 +158,7 @@ bool maybe_any() noexcept {
 int next(int after, sockaddr_storage *addr, socklen_t *len) noexcept {
   using table_type = descriptor_table<entry>;
   size_t index = after < 0 ? 0 : static_cast<size_t>(after) + 1;
-  const int highest = highest_recorded.load(std::memory_order_relaxed);
-  if (highest < 0) return -1;
-  const size_t end = static_cast<size_t>(highest) + 1;
-  while (index < end) {
+  while ((index >> table_type::page_bits) < table_type::page_count) {
     const int fd = static_cast<int>(index);
     const entry *e = table.find(fd);
     if (e == nullptr) {  // its whole page is unmapped: no record there

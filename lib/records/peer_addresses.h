@@ -29,8 +29,8 @@ bool maybe_any() noexcept;
 
 // The lowest descriptor above `after` (-1: from 0) that has a record, with
 // the record in *addr / *len; -1 when there is none. Walks only the pages
-// of the table that exist, up to the highest descriptor that ever had a
-// record.
+// of the table that exist (exec() only: the accept and close paths keep no
+// count for it).
 int next(int after, sockaddr_storage *addr, socklen_t *len) noexcept;
 
 }  // namespace proxyproto::peer_addresses
