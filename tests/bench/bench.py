@@ -438,11 +438,18 @@ def callgrind_total(path):
     raise RuntimeError("no totals in %s" % path)
 
 
-def grind(cfg, tag, argv, env=None):
+def grind(cfg, tag, argv, env=None, bare=False):
+    """With `bare`, the program gets only PATH besides `env`: the library's
+    constructor walks the environment (about 18 instructions a variable), so
+    a start-up count taken in the caller's environment would change with
+    whoever runs it."""
     out = os.path.join(cfg.tmp, "callgrind.%s" % tag)
     full = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv
-    e = dict(os.environ)
-    e.pop("LD_PRELOAD", None)
+    if bare:
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    else:
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
     e.update(env or {})
     return full, e, out
 
@@ -523,8 +530,8 @@ def preload_figures(cfg):
     res["peek_ns"] = statistics.median(c["peek_ns"] for c in costs)
     ir = None
     if cfg.have("valgrind", "preload instructions"):
-        def ir_of(tag, argv, env=None):
-            full, e, out = grind(cfg, tag, argv, env)
+        def ir_of(tag, argv, env=None, bare=False):
+            full, e, out = grind(cfg, tag, argv, env, bare)
             subprocess.run(full, env=e, capture_output=True, timeout=300,
                            check=True)
             return callgrind_total(out)
@@ -536,8 +543,8 @@ def preload_figures(cfg):
             i2 = ir_of("oc-%s-%d" % (name, b), [cfg.preload_cost, "openclose", str(b)], env)
             per[name] = (i2 - i1) / (b - a)
         ir = {"openclose": (per["plain"], per["lib"]),
-              "true": (ir_of("true-plain", ["/bin/true"]),
-                       ir_of("true-lib", ["/bin/true"], lib))}
+              "true": (ir_of("true-plain", ["/bin/true"], bare=True),
+                       ir_of("true-lib", ["/bin/true"], lib, bare=True))}
     calls = None
     if cfg.have("strace", "preload system calls"):
         def calls_of(preload):
@@ -676,7 +683,8 @@ def report(cfg, timed, syscalls, instructions, preload):
         w("- instructions per open()+close(): %.0f without, %.0f with (%+.0f, ratio %.3f)" % (a, b, b - a, b / a))
         a, b = ir["true"]
         w("- instructions of /bin/true from exec to exit (ld.so included; callgrind's own"
-          " preloads load in both): %d without, %d with (%+d, ratio %.3f)" % (a, b, b - a, b / a))
+          " preloads load in both; environment PATH and LD_PRELOAD only): %d without,"
+          " %d with (%+d, ratio %.3f)" % (a, b, b - a, b / a))
         pre_ratio["openclose_ir"] = ir["openclose"][1] / ir["openclose"][0]
         pre_ratio["true_ir"] = ir["true"][1] / ir["true"][0]
     if calls:
