@@ -12,6 +12,7 @@
 #include <linux/close_range.h>
 #include <unistd.h>
 
+#include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
@@ -24,12 +25,17 @@ PROXYPROTO_EXPORT int close(int fd) {
   proxyproto::peer_addresses::forget(fd);
   proxyproto::pending::forget_descriptor(fd);
   proxyproto::kept_headers::forget(fd);
+  proxyproto::readiness::forget(fd);
   return proxyproto::real::close(fd);
 }
 
 PROXYPROTO_EXPORT int dup(int oldfd) {
   const int fd = proxyproto::real::dup(oldfd);
-  if (fd >= 0) proxyproto::peer_addresses::copy(oldfd, fd);
+  if (fd >= 0) {
+    proxyproto::peer_addresses::copy(oldfd, fd);
+    if (proxyproto::readiness::is_listener(oldfd))
+      proxyproto::readiness::note_listener(fd);
+  }
   return fd;
 }
 
@@ -39,6 +45,9 @@ PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::peer_addresses::copy(oldfd, newfd);
     proxyproto::kept_headers::forget(newfd);
+    proxyproto::readiness::forget(newfd);
+    if (proxyproto::readiness::is_listener(oldfd))
+      proxyproto::readiness::note_listener(newfd);
   }
   return fd;
 }
@@ -49,6 +58,9 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::peer_addresses::copy(oldfd, newfd);
     proxyproto::kept_headers::forget(newfd);
+    proxyproto::readiness::forget(newfd);
+    if (proxyproto::readiness::is_listener(oldfd))
+      proxyproto::readiness::note_listener(newfd);
   }
   return fd;
 }
@@ -63,6 +75,7 @@ PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
     proxyproto::peer_addresses::forget_range(first, last);
     proxyproto::pending::forget_descriptors(first, last);
     proxyproto::kept_headers::forget_range(first, last);
+    proxyproto::readiness::forget_range(first, last);
   }
   return proxyproto::real::close_range(first, last, flags);
 }

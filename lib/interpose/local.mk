@@ -6,4 +6,6 @@ lib_libproxyproto_la_SOURCES += \
 	lib/interpose/accept.cc \
 	lib/interpose/getpeername.cc \
 	lib/interpose/getsockname.cc \
-	lib/interpose/fd_lifetime.cc
+	lib/interpose/fd_lifetime.cc \
+	lib/interpose/epoll.cc \
+	lib/interpose/wait.cc

@@ -15,8 +15,8 @@ PATH=$PATH:/usr/sbin:/sbin
 
 # The library's header timeout in these tests, and how long a silent client
 # stays silent before it speaks without a header (past the timeout).
-PF_TIMEOUT_MS=1000
-PF_SILENT_MS=1300
+PF_TIMEOUT_MS=1500
+PF_SILENT_MS=1800
 # Generous: the longest any answer may take beyond its own client's delay.
 PF_BOUND_MS=${PF_BOUND_MS:-1500}
 PF_ROUNDS=${PF_ROUNDS:-3}

@@ -14,11 +14,8 @@ tests_prefork_prefork_client_LDADD = -lpthread
 
 pp_prefork_scripts = \
 	tests/prefork/own_server.sh \
-	tests/prefork/nginx.sh \
-	tests/prefork/apache.sh \
-	tests/prefork/gunicorn.sh
-# Enabled once the library hands parked connections out per process.
-# TESTS += $(pp_prefork_scripts)
+	tests/prefork/nginx.sh
+TESTS += $(pp_prefork_scripts)
 EXTRA_DIST += $(pp_prefork_scripts) tests/prefork/common.sh \
 	tests/prefork/wsgi_app.py
 AM_TESTS_ENVIRONMENT += PP_PREFORK='$(abs_top_builddir)/tests/prefork'; \
