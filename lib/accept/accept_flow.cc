@@ -197,6 +197,9 @@ int take_ready(accept_call &k) {
 // Returns 1 when the listener is readable, 0 when the readiness descriptor
 // is, -1 with errno on failure (EINTR).
 int wait_blocking(int listener) {
+  const int which = readiness::wait_for_blocking(listener);
+  if (which >= 0) return which;
+  if (which == -2) return -1;
   const int rfd = readiness::descriptor_of(listener);
   pollfd fds[2] = {{listener, POLLIN, 0}, {rfd, POLLIN, 0}};
   const int rc = real::poll(fds, rfd >= 0 ? 2 : 1, -1);

@@ -39,6 +39,7 @@ struct entry {
   std::atomic<int> listener{-1};
   std::atomic<int> ready_fd{-1};  // epoll instance
   int timer_fd = -1;
+  int wait_fd = -1;  // for a blocking accept(): the listener and ready_fd
   int64_t armed_ms = -1;
   registration regs[registration_capacity];
 };
@@ -84,6 +85,7 @@ entry *find_or_add_locked(int listener) noexcept {
     if (e.listener.load(std::memory_order_relaxed) < 0) {
       for (registration &r : e.regs) r = registration{};
       e.timer_fd = -1;
+      e.wait_fd = -1;
       e.armed_ms = -1;
       e.ready_fd.store(-1, std::memory_order_relaxed);
       e.listener.store(listener, std::memory_order_release);
@@ -129,7 +131,9 @@ void close_descriptors_locked(entry &e, bool leave_sets) noexcept {
     if (leave_sets) syscall(SYS_close, rfd);
   }
   if (e.timer_fd >= 0 && leave_sets) syscall(SYS_close, e.timer_fd);
+  if (e.wait_fd >= 0 && leave_sets) syscall(SYS_close, e.wait_fd);
   e.timer_fd = -1;
+  e.wait_fd = -1;
   e.armed_ms = -1;
   for (registration &r : e.regs) r.joined = false;
 }
@@ -319,11 +323,12 @@ void forget_entries_in(unsigned first, unsigned last) noexcept {
       continue;
     }
     const int rfd = e.ready_fd.load(std::memory_order_relaxed);
-    if (in(rfd) || in(e.timer_fd)) {
+    if (in(rfd) || in(e.timer_fd) || in(e.wait_fd)) {
       // Ours, closed by the application (a loop closing every descriptor):
-      // the other one goes too; the next park makes new ones.
+      // the others go too; the next park makes new ones.
       if (rfd >= 0 && !in(rfd)) syscall(SYS_close, rfd);
       if (e.timer_fd >= 0 && !in(e.timer_fd)) syscall(SYS_close, e.timer_fd);
+      if (e.wait_fd >= 0 && !in(e.wait_fd)) syscall(SYS_close, e.wait_fd);
       close_descriptors_locked(e, false);
       continue;
     }
@@ -333,6 +338,39 @@ void forget_entries_in(unsigned first, unsigned last) noexcept {
 }
 
 }  // namespace
+
+int wait_for_blocking(int listener) noexcept {
+  int wfd = -1;
+  {
+    table_lock lock;
+    entry *e = find_locked(listener);
+    const int rfd = e == nullptr ? -1 : e->ready_fd.load(std::memory_order_relaxed);
+    if (rfd < 0) return -1;
+    if (e->wait_fd < 0) {
+      wfd = static_cast<int>(syscall(SYS_epoll_create1, EPOLL_CLOEXEC));
+      epoll_event lev{};
+      lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+      lev.data.u64 = 1;
+      epoll_event rev{};
+      rev.events = EPOLLIN;
+      rev.data.u64 = 0;
+      if (wfd >= 0 && (real::epoll_ctl(wfd, EPOLL_CTL_ADD, listener, &lev) != 0 ||
+                       real::epoll_ctl(wfd, EPOLL_CTL_ADD, rfd, &rev) != 0)) {
+        syscall(SYS_close, wfd);
+        wfd = -1;
+      }
+      e->wait_fd = wfd;
+    }
+    wfd = e->wait_fd;
+  }
+  if (wfd < 0) return -1;
+  epoll_event evs[2];
+  const int n = static_cast<int>(syscall(SYS_epoll_pwait, wfd, evs, 2, -1, nullptr, 8));
+  if (n < 0) return -2;
+  for (int i = 0; i < n; ++i)
+    if (evs[i].data.u64 == 0) return 0;
+  return 1;
+}
 
 void forget(int fd) noexcept {
   if (fd < 0) return;
@@ -358,7 +396,9 @@ void after_fork_child() noexcept {
       live.fetch_sub(1, std::memory_order_relaxed);
     }
     if (e.timer_fd >= 0) syscall(SYS_close, e.timer_fd);
+    if (e.wait_fd >= 0) syscall(SYS_close, e.wait_fd);
     e.timer_fd = -1;
+    e.wait_fd = -1;
     e.armed_ms = -1;
     for (registration &r : e.regs) r.joined = false;
   }

@@ -62,6 +62,15 @@ void arm(int listener, int64_t at_ms) noexcept;
 // cleared), 0 when none, -1 on error.
 int next_ready(int listener, uint64_t *key) noexcept;
 
+// For a blocking accept() with parked connections: waits until the
+// listener has a connection (1) or the readiness descriptor is readable
+// (0); -2 with errno on failure (EINTR), -1 when it cannot wait this way.
+// The listener is watched with EPOLLEXCLUSIVE, as siblings blocked in
+// accept() are: the kernel wakes one of them for a new connection, so this
+// one, once woken, finds it there rather than racing them to it and then
+// blocking in accept() while its parked connections become ready.
+int wait_for_blocking(int listener) noexcept;
+
 // `fd` was closed or replaced: as a listener, its readiness descriptor is
 // closed and its registrations forgotten; as an epoll set, registrations in
 // it are forgotten; as one of our own descriptors (closed behind our back),

@@ -35,7 +35,7 @@ struct connection {
   int64_t deadline_ms = 0;  // CLOCK_MONOTONIC
   uint64_t order = 0;       // when it was first parked: the oldest goes first
   size_t seen = 0;          // bytes queued at the last look
-  bool stalled = false;     // the last wake-up brought no new byte
+  bool stalled = false;     // its last readiness brought no new byte
   int64_t parked_ms = 0;    // when it was last parked (a stalled one is
                             // looked at again stall_recheck_ms later)
   low_water saved_low_water;

@@ -14,7 +14,9 @@ tests_prefork_prefork_client_LDADD = -lpthread
 
 pp_prefork_scripts = \
 	tests/prefork/own_server.sh \
-	tests/prefork/nginx.sh
+	tests/prefork/nginx.sh \
+	tests/prefork/apache.sh \
+	tests/prefork/gunicorn.sh
 TESTS += $(pp_prefork_scripts)
 EXTRA_DIST += $(pp_prefork_scripts) tests/prefork/common.sh \
 	tests/prefork/wsgi_app.py

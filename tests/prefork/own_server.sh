@@ -15,9 +15,11 @@ set -eu
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 # run NAME MUST-USE(0|1) -- server args
+# PF_ONLY=REGEX runs only the configurations whose name matches (to repeat one).
 run() {
   local name=$1 must=$2 rec=$PP_TMP/$1.record port
   shift 3
+  if [ -n "${PF_ONLY:-}" ] && ! [[ $name =~ $PF_ONLY ]]; then return 0; fi
   : >"$rec"
   pp_start_preloaded "$PREFORK_SERVER" 60 spid port "$PP_TMP/$name.out" \
     LIBPROXYPROTO_TIMEOUT=$PF_TIMEOUT_MS \
