@@ -53,6 +53,11 @@ constinit entry entries[entry_capacity];
 constinit std::atomic<int> live{0};  // entries with a readiness descriptor
 constinit std::atomic<int> used{0};  // entries in use
 constinit std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64] = {};
+// Descriptors that close() must look up in the table: listeners with an
+// entry, epoll sets holding one, and our own. A bit is set when a number
+// becomes one of those and cleared when that number is closed, so that
+// close() of any other descriptor costs one load.
+constinit std::atomic<uint64_t> involved[bitmap_fds / 64] = {};
 constinit descriptor_table<listener_mark> marks;
 
 class table_lock {
@@ -73,6 +78,24 @@ void set_bit(int fd, bool on) noexcept {
     word.fetch_and(~bit, std::memory_order_release);
 }
 
+void involve(int fd) noexcept {
+  if (fd < 0 || static_cast<unsigned>(fd) >= bitmap_fds) return;
+  involved[static_cast<unsigned>(fd) / 64].fetch_or(
+      uint64_t{1} << (static_cast<unsigned>(fd) % 64), std::memory_order_release);
+}
+
+bool is_involved(int fd) noexcept {
+  if (static_cast<unsigned>(fd) >= bitmap_fds) return true;
+  return (involved[static_cast<unsigned>(fd) / 64].load(std::memory_order_acquire) >>
+          (static_cast<unsigned>(fd) % 64)) & 1;
+}
+
+void uninvolve(int fd) noexcept {
+  if (fd < 0 || static_cast<unsigned>(fd) >= bitmap_fds) return;
+  involved[static_cast<unsigned>(fd) / 64].fetch_and(
+      ~(uint64_t{1} << (static_cast<unsigned>(fd) % 64)), std::memory_order_release);
+}
+
 entry *find_locked(int listener) noexcept {
   for (entry &e : entries)
     if (e.listener.load(std::memory_order_relaxed) == listener) return &e;
@@ -90,6 +113,7 @@ entry *find_or_add_locked(int listener) noexcept {
       e.ready_fd.store(-1, std::memory_order_relaxed);
       e.listener.store(listener, std::memory_order_release);
       used.fetch_add(1, std::memory_order_relaxed);
+      involve(listener);
       return &e;
     }
   }
@@ -154,6 +178,7 @@ bool accepts_connections(int fd) noexcept {
 }  // namespace
 
 void note_listener(int fd) noexcept {
+  listeners_seen.store(true, std::memory_order_relaxed);
   if (listener_mark *m = marks.find_or_map(fd))
     m->is_listener.store(1, std::memory_order_relaxed);
 }
@@ -198,6 +223,7 @@ void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcep
   }
   if (slot != nullptr && event != nullptr) {
     slot->epfd = epfd;
+    involve(epfd);
     slot->events = event->events;
     slot->data = event->data;
     join_locked(*e, *slot);
@@ -243,6 +269,8 @@ int ensure(int listener) noexcept {
       rfd = -1;
     } else {
       e->timer_fd = tfd;
+      involve(tfd);
+      involve(rfd);
       e->armed_ms = -1;
       e->ready_fd.store(rfd, std::memory_order_release);
       set_bit(listener, true);
@@ -360,6 +388,7 @@ int wait_for_blocking(int listener) noexcept {
         wfd = -1;
       }
       e->wait_fd = wfd;
+      involve(wfd);
     }
     wfd = e->wait_fd;
   }
@@ -372,18 +401,31 @@ int wait_for_blocking(int listener) noexcept {
   return 1;
 }
 
-void forget(int fd) noexcept {
+constinit std::atomic<bool> listeners_seen{false};
+
+void forget_involved(int fd) noexcept {
   if (fd < 0) return;
   if (listener_mark *m = marks.find(fd))
     m->is_listener.store(0, std::memory_order_relaxed);
+  if (!is_involved(fd)) return;
   forget_entries_in(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
+  uninvolve(fd);
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
+  if (!listeners_seen.load(std::memory_order_relaxed)) return;
   marks.for_range(first, last, [](int, listener_mark &m) {
     m.is_listener.store(0, std::memory_order_relaxed);
   });
   forget_entries_in(first, last);
+  for (unsigned fd = first; fd <= last && fd < bitmap_fds;) {
+    if (fd % 64 == 0 && last - fd >= 63) {
+      involved[fd / 64].store(0, std::memory_order_release);
+      fd += 64;
+    } else {
+      uninvolve(static_cast<int>(fd++));
+    }
+  }
 }
 
 void after_fork_child() noexcept {

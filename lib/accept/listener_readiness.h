@@ -28,6 +28,7 @@
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace proxyproto::readiness {
@@ -75,7 +76,13 @@ int wait_for_blocking(int listener) noexcept;
 // closed and its registrations forgotten; as an epoll set, registrations in
 // it are forgotten; as one of our own descriptors (closed behind our back),
 // the listener loses it.
-void forget(int fd) noexcept;
+// Set once this process (or its parent) marked a listener: until then
+// close() has nothing to look up here.
+extern std::atomic<bool> listeners_seen;
+void forget_involved(int fd) noexcept;
+inline void forget(int fd) noexcept {
+  if (listeners_seen.load(std::memory_order_relaxed)) forget_involved(fd);
+}
 void forget_range(unsigned first, unsigned last) noexcept;
 
 // The child of fork() shares its parent's epoll instances: it closes its
