@@ -12,6 +12,15 @@ tests_prefork_prefork_server_LDADD = -lpthread
 tests_prefork_prefork_client_SOURCES = tests/prefork/prefork_client.cc
 tests_prefork_prefork_client_LDADD = -lpthread
 
+# check_readiness: Check tests of the wait calls reporting a listener's
+# parked connections (epoll level/edge/EPOLLEXCLUSIVE, poll, ppoll, select,
+# pselect, deadlines), with the library dlopen()ed into the test.
+check_PROGRAMS += tests/prefork/check_readiness
+tests_prefork_check_readiness_SOURCES = tests/prefork/check_readiness.cc
+tests_prefork_check_readiness_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
+tests_prefork_check_readiness_LDADD = $(CHECK_LIBS)
+TESTS += tests/prefork/check_readiness
+
 pp_prefork_scripts = \
 	tests/prefork/own_server.sh \
 	tests/prefork/nginx.sh \
