@@ -26,12 +26,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include "accept/connection_scope.h"
 #include "accept/header_reader.h"
 #include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
+#include "accept/shared_accept.h"
 #include "core/sockaddr_convert.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
@@ -121,6 +123,7 @@ int park(accept_call &k, pending::connection &c) {
   expect_more_than(c.fd, c.seen, &c.saved_low_water);
   header_verdict v;
   pending::connection evicted;
+  shared_accept::prepare();
   if (readiness::ensure(k.listener) < 0) {
     PP_DEBUG("no readiness descriptor: settled at once");
     return settle(k, c, true, true, &v) >= 0 ? c.fd : -1;
@@ -215,23 +218,36 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   const server_config &config = server_settings();
   // Inert when disabled, and when the caller's arguments are such that the
   // kernel must answer with an error (addr without addrlen): let it.
-  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr))
-    return real::accept4(listener, addr, addrlen, flags);
+  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr)) {
+    for (;;) {
+      const shared_accept::snapshot begun = shared_accept::before_accept();
+      const int fd = real::accept4(listener, addr, addrlen, flags);
+      if (fd >= 0 || errno != EAGAIN || !shared_accept::eagain_was_ours(begun))
+        return fd;
+      sched_yield();
+    }
+  }
 
   accept_call k{listener, addr, addrlen, flags, config};
   int listener_blocking = -1;  // unknown until something is parked
   for (;;) {
+    bool once = false;  // take a connection without blocking
     if (pending::anything_parked() && pending::parked_for(listener) > 0) {
       const int fd = take_ready(k);
       if (fd >= 0) return fd;
       if (listener_blocking < 0) {
+        // Read while another process's accept_once() holds it non-blocking,
+        // the flags lie; only blocking listeners are ever made so.
+        const shared_accept::snapshot before = shared_accept::before_accept();
         const int fl = fcntl(listener, F_GETFL);
-        listener_blocking = fl >= 0 && !(fl & O_NONBLOCK);
+        listener_blocking = (fl >= 0 && !(fl & O_NONBLOCK)) ||
+                            shared_accept::eagain_was_ours(before);
       }
       if (listener_blocking == 1 && pending::parked_for(listener) > 0) {
         const int which = wait_blocking(listener);
         if (which < 0) return -1;
         if (which == 0) continue;
+        once = true;
       }
     }
 
@@ -239,9 +255,22 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     c.listener = listener;
     c.accept_flags = flags;
     c.peer_len = sizeof c.peer;
-    c.fd = real::accept4(listener, reinterpret_cast<sockaddr *>(&c.peer),
-                         &c.peer_len, flags);
-    if (c.fd < 0) return c.fd;
+    const shared_accept::snapshot begun = shared_accept::before_accept();
+    c.fd = once ? shared_accept::accept_once(listener,
+                                             reinterpret_cast<sockaddr *>(&c.peer),
+                                             &c.peer_len, flags)
+                : real::accept4(listener, reinterpret_cast<sockaddr *>(&c.peer),
+                                &c.peer_len, flags);
+    if (c.fd < 0) {
+      // Another process took the connection this one was woken for: wait
+      // again. Or another process's accept_once() made this blocking
+      // listener non-blocking for a moment: not the caller's EAGAIN.
+      if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
+        if (!once) sched_yield();
+        continue;
+      }
+      return c.fd;
+    }
     // A fresh descriptor has no record: clear what a number reused behind
     // our back (a close that bypassed close()) may have left.
     peer_addresses::forget(c.fd);

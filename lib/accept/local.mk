@@ -14,5 +14,7 @@ lib_libproxyproto_engine_la_SOURCES += \
 	lib/accept/pending_pool.cc \
 	lib/accept/listener_readiness.h \
 	lib/accept/listener_readiness.cc \
+	lib/accept/shared_accept.h \
+	lib/accept/shared_accept.cc \
 	lib/accept/wait_sets.h \
 	lib/accept/wait_sets.cc

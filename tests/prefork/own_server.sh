@@ -7,14 +7,9 @@
 # applications accepted exactly the connections the clients opened. Last,
 # the same under must-use: silent clients are dropped, nobody waits.
 #
-# Not run by default (PF_BLOCKING_SHARED=1 runs it): the blocking shape on
-# ONE shared listener. A worker with parked connections waits for its
-# listener with EPOLLEXCLUSIVE, but a sibling entering accept() in the
-# moment between that wake and the worker's accept() can take the
-# connection, and the worker then blocks in accept() until the next
-# connection while its parked ones wait (README, LIMITATIONS). Seen in about
-# 1 of 5 runs of this configuration; with SO_REUSEPORT (below) it cannot
-# happen, and event loops are not affected.
+# The blocking shape on one shared listener is the hardest: a worker with
+# parked connections must never block in accept() while a sibling takes the
+# connection it was woken for (lib/accept/shared_accept.h).
 # spid is set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
@@ -46,9 +41,7 @@ run() {
   if [ "$PP_FAIL" -ne 0 ]; then pp_dump "$PP_TMP/$name.out.err"; fi
 }
 
-if [ "${PF_BLOCKING_SHARED:-0}" = 1 ]; then
-  run blocking 0 -- --shape blocking
-fi
+run blocking 0 -- --shape blocking
 run epoll 0 -- --shape epoll
 run epoll-edge 0 -- --shape epoll --edge
 run epoll-exclusive 0 -- --shape epoll --exclusive
