@@ -5,7 +5,8 @@
 # A C99 program linked against the installed library's public API.
 bin_PROGRAMS += tools/proxyproto-inspect
 tools_proxyproto_inspect_SOURCES = tools/proxyproto_inspect.c
-tools_proxyproto_inspect_CFLAGS = -std=c99 -Wall -Wextra -Werror=implicit-function-declaration
+tools_proxyproto_inspect_CFLAGS = -std=c99 -Wall -Wextra -Werror=implicit-function-declaration \
+	$(PP_CWERROR)
 tools_proxyproto_inspect_LDADD = lib/libproxyproto.la
 dist_man1_MANS = doc/proxyproto-inspect.1
 
@@ -14,21 +15,15 @@ if ENABLE_TESTS
 # Check tests of every public function, written in C99 against the header.
 check_PROGRAMS += tests/api/check_api
 tests_api_check_api_SOURCES = tests/api/check_api.c
-tests_api_check_api_CFLAGS = -std=c99 -Wall -Wextra -Werror $(CHECK_CFLAGS)
+tests_api_check_api_CFLAGS = -std=c99 -Wall -Wextra $(PP_CWERROR) $(CHECK_CFLAGS)
 tests_api_check_api_LDADD = lib/libproxyproto.la $(CHECK_LIBS)
 TESTS += tests/api/check_api
-# The LIBPROXYPROTO_TLVS parser of the core.
-check_PROGRAMS += tests/api/check_tlv_setting
-tests_api_check_tlv_setting_SOURCES = tests/api/check_tlv_setting.cc
-tests_api_check_tlv_setting_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
-tests_api_check_tlv_setting_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
-TESTS += tests/api/check_tlv_setting
 endif
 
 # A server using the API on what it accepts, for the integration tests.
 check_PROGRAMS += tests/api/api_server
 tests_api_api_server_SOURCES = tests/api/api_server.c
-tests_api_api_server_CFLAGS = -std=c99 -Wall -Wextra -Werror
+tests_api_api_server_CFLAGS = -std=c99 -Wall -Wextra $(PP_CWERROR)
 tests_api_api_server_LDADD = lib/libproxyproto.la
 
 # Integration: the connect library's TLVs through the API and the tool.
@@ -40,7 +35,7 @@ EXTRA_DIST += $(pp_api_scripts)
 # header and library in installcheck below.
 check_PROGRAMS += tests/api/installed_c99
 tests_api_installed_c99_SOURCES = tests/api/installed_c99.c
-tests_api_installed_c99_CFLAGS = -std=c99 -pedantic -Wall -Wextra -Werror
+tests_api_installed_c99_CFLAGS = -std=c99 -pedantic -Wall -Wextra $(PP_CWERROR)
 tests_api_installed_c99_LDADD = lib/libproxyproto.la
 TESTS += tests/api/installed_c99
 
@@ -61,9 +56,9 @@ pp-installcheck-public-api:
 	  echo "installcheck public API: no libproxyproto.pc installed; using $$flags"; \
 	fi; \
 	tmp=`mktemp -d`; \
-	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -o $$tmp/c99 \
+	$(CC) -std=c99 -pedantic -Wall -Wextra $(PP_CWERROR) -o $$tmp/c99 \
 	  $(srcdir)/tests/api/installed_c99.c $$flags; \
-	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -o $$tmp/cxx \
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra $(PP_CWERROR) -o $$tmp/cxx \
 	  $(srcdir)/tests/api/installed_c99.c $$flags; \
 	LD_LIBRARY_PATH='$(DESTDIR)$(libdir)' $$tmp/c99; \
 	LD_LIBRARY_PATH='$(DESTDIR)$(libdir)' $$tmp/cxx; \

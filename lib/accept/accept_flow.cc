@@ -79,11 +79,17 @@ int deliver(const accept_call &k, pending::connection &c,
 }
 
 // A silent client met its deadline under must-use: let the kernel hold back
-// the next ones until they send something (TCP_DEFER_ACCEPT).
+// the next ones until they send something (TCP_DEFER_ACCEPT). A longer
+// deferral the application chose itself stays: it is only ever raised.
 void defer_silent_clients(const accept_call &k, const pending::connection &c) {
   if (!k.config.must_use_header || c.listener_family == AF_UNIX) return;
   const int seconds = static_cast<int>((k.config.timeout_ms + 999) / 1000);
   const int value = seconds > 0 ? seconds : 1;
+  int current = 0;
+  socklen_t len = sizeof current;
+  if (getsockopt(k.listener, IPPROTO_TCP, TCP_DEFER_ACCEPT, &current, &len) == 0 &&
+      current >= value)
+    return;
   setsockopt(k.listener, IPPROTO_TCP, TCP_DEFER_ACCEPT, &value, sizeof value);
 }
 

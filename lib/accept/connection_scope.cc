@@ -8,6 +8,7 @@
 #include "core/port_list.h"
 #include "core/proxy_header.h"
 #include "runtime/log.h"
+#include "runtime/real_calls.h"
 #include "settings/server_settings.h"
 
 namespace proxyproto {
@@ -18,7 +19,7 @@ namespace {
 bool listener_port(int listener_fd, uint16_t *port) noexcept {
   sockaddr_storage local;
   socklen_t len = sizeof local;
-  if (getsockname(listener_fd, reinterpret_cast<sockaddr *>(&local), &len) != 0)
+  if (real::getsockname(listener_fd, reinterpret_cast<sockaddr *>(&local), &len) != 0)
     return false;
   if (local.ss_family == AF_INET && len >= sizeof(sockaddr_in)) {
     *port = ntohs(reinterpret_cast<const sockaddr_in *>(&local)->sin_port);

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "api/convert.h"
+#include "api/internal_names.h"
 #include "core/sockaddr_convert.h"
 #include "proxyproto.h"
 #include "records/kept_headers.h"
@@ -30,7 +31,7 @@ void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
     proxyproto_header h;
     to_public_header(parsed, &h);
     char text[400];
-    proxyproto_describe(&h, text, sizeof text);
+    proxyproto_describe_internal(&h, text, sizeof text);
     PP_DEBUG("header on fd %d: %s", fd, text);
   }
   const bool for_api = keeping_headers();

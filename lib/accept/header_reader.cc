@@ -28,6 +28,10 @@
 #include "core/sockaddr_convert.h"
 #include "runtime/log.h"
 
+// glibc exports poll() as a weak alias of __poll (GLIBC_2.2.5), which no
+// interposer of poll() replaces.
+extern "C" int __poll(pollfd *fds, nfds_t nfds, int timeout) noexcept;
+
 namespace proxyproto {
 
 namespace {
@@ -101,9 +105,11 @@ void header_consumed(int fd, const uint8_t *bytes, size_t length,
 
 // With bytes queued but no header complete, only a zero-timeout poll tells
 // whether the peer has also shut down (a peek shows the bytes, not the FIN).
+// The C library's own name for it: poll() is the library's interposer
+// (lib/interpose/wait.cc), which it must not call through its PLT.
 bool peer_has_shut_down(int fd) noexcept {
   pollfd p{fd, POLLRDHUP, 0};
-  return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+  return __poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 }  // namespace
@@ -115,6 +121,9 @@ header_state inspect_header(int fd, const server_config &config,
   out->has_source = false;
   out->source_len = 0;
   out->seen = 0;
+  // Set once a look has found the peer shut down: from then on every byte
+  // it will ever send is queued, so one more look settles the connection.
+  bool shut_down = false;
   for (;;) {
     const ssize_t n = recv(fd, buffer.data(), buffer.size(),
                            MSG_PEEK | MSG_DONTWAIT);
@@ -158,8 +167,11 @@ header_state inspect_header(int fd, const server_config &config,
         continue;
       }
     }
-    if (got > 0 && peer_has_shut_down(fd)) return header_state::hangup;
-    return header_state::need_more;
+    if (shut_down) return header_state::hangup;
+    // The rest of the header may have arrived with the FIN between the peek
+    // above and this poll: look again before calling it a cut header.
+    if (got == 0 || !peer_has_shut_down(fd)) return header_state::need_more;
+    shut_down = true;
   }
 }
 

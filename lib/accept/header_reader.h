@@ -64,7 +64,7 @@ connection_fate fate_of(header_state state, const header_verdict &verdict,
 // progress (or hang-up). Other families ignore it in poll(); the callers
 // then fall back to looking again after a pause (see pending_pool.cc).
 struct low_water {
-  int original = 1;
+  int original = 0;  // read from the socket when first changed
   bool changed = false;
 };
 void expect_more_than(int fd, size_t seen, low_water *saved) noexcept;

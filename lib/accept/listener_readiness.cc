@@ -14,9 +14,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstddef>
 
+#include "records/any_record.h"
 #include "records/descriptor_table.h"
 #include "runtime/real_calls.h"
 
@@ -49,7 +52,40 @@ struct listener_mark {
 };
 
 constinit pthread_mutex_t table_mutex = PTHREAD_MUTEX_INITIALIZER;
-constinit entry entries[entry_capacity];
+// Mapped at the first listener's entry (zero pages are never written into
+// the library's .data): until then every range below is empty.
+constinit std::atomic<entry *> table{nullptr};
+
+struct entry_range {
+  entry *first;
+  entry *begin() const noexcept { return first; }
+  entry *end() const noexcept { return first == nullptr ? nullptr : first + entry_capacity; }
+};
+
+entry_range entries_now() noexcept {
+  return entry_range{table.load(std::memory_order_acquire)};
+}
+
+// Under table_mutex.
+entry_range entries_made() noexcept {
+  entry *t = table.load(std::memory_order_acquire);
+  if (t == nullptr) {
+    void *mem = mmap(nullptr, sizeof(entry) * entry_capacity, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return entry_range{nullptr};
+    t = static_cast<entry *>(mem);
+    for (size_t i = 0; i < entry_capacity; ++i) {
+      t[i].listener.store(-1, std::memory_order_relaxed);
+      t[i].ready_fd.store(-1, std::memory_order_relaxed);
+      t[i].timer_fd = -1;
+      t[i].wait_fd = -1;
+      t[i].armed_ms = -1;
+      for (registration &r : t[i].regs) r = registration{};
+    }
+    table.store(t, std::memory_order_release);
+  }
+  return entry_range{t};
+}
 constinit std::atomic<int> live{0};  // entries with a readiness descriptor
 constinit std::atomic<int> used{0};  // entries in use
 constinit std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64] = {};
@@ -97,14 +133,14 @@ void uninvolve(int fd) noexcept {
 }
 
 entry *find_locked(int listener) noexcept {
-  for (entry &e : entries)
+  for (entry &e : entries_now())
     if (e.listener.load(std::memory_order_relaxed) == listener) return &e;
   return nullptr;
 }
 
 entry *find_or_add_locked(int listener) noexcept {
   if (entry *e = find_locked(listener)) return e;
-  for (entry &e : entries) {
+  for (entry &e : entries_made()) {
     if (e.listener.load(std::memory_order_relaxed) < 0) {
       for (registration &r : e.regs) r = registration{};
       e.timer_fd = -1;
@@ -178,6 +214,8 @@ bool accepts_connections(int fd) noexcept {
 }  // namespace
 
 void note_listener(int fd) noexcept {
+  // close() must now hear of this descriptor (records/any_record.h).
+  records::note_recording();
   listeners_seen.store(true, std::memory_order_relaxed);
   if (listener_mark *m = marks.find_or_map(fd))
     m->is_listener.store(1, std::memory_order_relaxed);
@@ -240,7 +278,7 @@ int descriptor_of(int listener) noexcept {
         std::memory_order_acquire);
     if (!(word >> (static_cast<unsigned>(listener) % 64) & 1)) return -1;
   }
-  for (const entry &e : entries)
+  for (const entry &e : entries_now())
     if (e.listener.load(std::memory_order_acquire) == listener)
       return e.ready_fd.load(std::memory_order_acquire);
   return -1;
@@ -343,7 +381,7 @@ void forget_entries_in(unsigned first, unsigned last) noexcept {
            static_cast<unsigned>(fd) <= last;
   };
   table_lock lock;
-  for (entry &e : entries) {
+  for (entry &e : entries_now()) {
     const int listener = e.listener.load(std::memory_order_relaxed);
     if (listener < 0) continue;
     if (in(listener)) {
@@ -430,7 +468,7 @@ void forget_range(unsigned first, unsigned last) noexcept {
 
 void after_fork_child() noexcept {
   pthread_mutex_init(&table_mutex, nullptr);
-  for (entry &e : entries) {
+  for (entry &e : entries_now()) {
     if (e.listener.load(std::memory_order_relaxed) < 0) continue;
     const int rfd = e.ready_fd.exchange(-1, std::memory_order_relaxed);
     if (rfd >= 0) {

@@ -1,6 +1,7 @@
 // The pool of parked connections (see pending_pool.h).
 //
-// Slots are a static array; a free slot has fd == -1. A slot's generation
+// Slots are a static array, all zero while free (so it lies in .bss); a
+// used slot has `used` set. A slot's generation
 // changes whenever it is emptied, so a ticket taken by one thread cannot
 // reach a slot that has meanwhile been given to another connection.
 //
@@ -27,6 +28,7 @@ namespace {
 
 struct slot {
   connection conn;
+  bool used = false;
   uint32_t generation = 0;
 };
 
@@ -45,8 +47,7 @@ class pool_lock {
 };
 
 void empty_slot(slot &s) noexcept {
-  s.conn.fd = -1;
-  s.conn.listener = -1;
+  s.used = false;
   ++s.generation;
   parked_total.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -54,7 +55,7 @@ void empty_slot(slot &s) noexcept {
 slot *slot_of(ticket t) noexcept {
   if (t.index >= pool_capacity) return nullptr;
   slot &s = slots[t.index];
-  if (s.conn.fd < 0 || s.generation != t.generation) return nullptr;
+  if (!s.used || s.generation != t.generation) return nullptr;
   return &s;
 }
 
@@ -62,10 +63,9 @@ void before_fork() noexcept { pthread_mutex_lock(&pool_mutex); }
 void after_fork_parent() noexcept { pthread_mutex_unlock(&pool_mutex); }
 void after_fork_child() noexcept {
   for (slot &s : slots) {
-    if (s.conn.fd >= 0) {
+    if (s.used) {
       syscall(SYS_close, s.conn.fd);
-      s.conn.fd = -1;
-      s.conn.listener = -1;
+      s.used = false;
       ++s.generation;
     }
   }
@@ -94,7 +94,7 @@ size_t parked_for(int listener) noexcept {
   pool_lock lock;
   size_t n = 0;
   for (const slot &s : slots)
-    if (s.conn.fd >= 0 && s.conn.listener == listener) ++n;
+    if (s.used && s.conn.listener == listener) ++n;
   return n;
 }
 
@@ -105,7 +105,7 @@ park_outcome park(connection *c, connection *evicted) noexcept {
   slot *oldest = nullptr;
   size_t mine = 0;
   for (slot &s : slots) {
-    if (s.conn.fd < 0) {
+    if (!s.used) {
       if (free_slot == nullptr) free_slot = &s;
     } else if (s.conn.listener == c->listener) {
       ++mine;
@@ -129,6 +129,7 @@ park_outcome park(connection *c, connection *evicted) noexcept {
   if (c->order == 0) c->order = next_order++;
   c->parked_ms = now_ms();
   free_slot->conn = *c;
+  free_slot->used = true;
   parked_total.fetch_add(1, std::memory_order_relaxed);
   return outcome;
 }
@@ -149,7 +150,7 @@ size_t due(int listener, int64_t now, ticket *tickets, size_t capacity,
   size_t n = 0;
   for (uint32_t i = 0; i < pool_capacity; ++i) {
     const slot &s = slots[i];
-    if (s.conn.fd < 0 || s.conn.listener != listener) continue;
+    if (!s.used || s.conn.listener != listener) continue;
     int64_t when = s.conn.deadline_ms;
     if (s.conn.stalled && s.conn.parked_ms + stall_recheck_ms < when)
       when = s.conn.parked_ms + stall_recheck_ms;
@@ -176,7 +177,7 @@ void forget_descriptors(unsigned low, unsigned high) noexcept {
   if (!anything_parked()) return;
   pool_lock lock;
   for (slot &s : slots) {
-    if (s.conn.fd < 0) continue;
+    if (!s.used) continue;
     const unsigned fd = static_cast<unsigned>(s.conn.fd);
     const unsigned listener = static_cast<unsigned>(s.conn.listener);
     if (fd >= low && fd <= high) {

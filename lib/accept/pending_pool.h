@@ -27,9 +27,12 @@ namespace proxyproto::pending {
 inline constexpr size_t pool_capacity = 1024;
 inline constexpr size_t listener_capacity = 128;
 
+// Every default is zero, so that the pool's static table of them needs no
+// initialiser and lies in .bss, not in the library's file and in .data of
+// every process it is preloaded into; a slot says itself whether it is used.
 struct connection {
-  int listener = -1;
-  int fd = -1;
+  int listener = 0;         // set by accept(), like every field below
+  int fd = 0;
   int accept_flags = 0;     // the flags of the accept4() that took it
   int listener_family = 0;  // AF_INET, AF_INET6 or AF_UNIX
   int64_t deadline_ms = 0;  // CLOCK_MONOTONIC

@@ -93,7 +93,7 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
   // last one puts its flags back; concurrent ones, in any process of the
   // tree, find it so.
   struct stat st;
-  if (fstat(listener, &st) != 0 || st.st_ino == 0)
+  if (real::fstat(listener, &st) != 0 || st.st_ino == 0)
     return real::accept4(listener, addr, addrlen, flags);
   lock(p);
   listener_slot *s = slot_for(p, st.st_ino);

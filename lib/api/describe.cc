@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "core/inet_text.h"
+#include "api/internal_names.h"
 #include "proxyproto.h"
 #include "runtime/export.h"
 
@@ -107,7 +108,7 @@ const char *family_name(const proxyproto_header &h) noexcept {
 
 void put_ssl(text_out &o, const proxyproto_header &h) noexcept {
   proxyproto_ssl ssl;
-  if (proxyproto_get_ssl(&h, &ssl) != PROXYPROTO_TLV_OK) {
+  if (proxyproto_get_ssl_internal(&h, &ssl) != PROXYPROTO_TLV_OK) {
     o.put("(malformed)");
     return;
   }
@@ -131,7 +132,7 @@ void put_ssl(text_out &o, const proxyproto_header &h) noexcept {
 
 void put_tlv(text_out &o, const proxyproto_header &h,
              const proxyproto_tlv &t) noexcept {
-  const char *name = proxyproto_tlv_name(t.type);
+  const char *name = proxyproto_tlv_name_internal(t.type);
   proxyproto_bytes b;
   switch (t.type) {
     case PROXYPROTO_TLV_ALPN:
@@ -154,7 +155,7 @@ void put_tlv(text_out &o, const proxyproto_header &h,
       return;
     case PROXYPROTO_TLV_AWS:
       if (t.length > 0 && t.value[0] == PROXYPROTO_AWS_VPCE_ID &&
-          proxyproto_get_aws_vpce_id(&h, &b) == PROXYPROTO_TLV_OK) {
+          proxyproto_get_aws_vpce_id_internal(&h, &b) == PROXYPROTO_TLV_OK) {
         o.put("aws.vpce_id=");
         o.quoted(b.data, b.length);
         return;
@@ -163,7 +164,7 @@ void put_tlv(text_out &o, const proxyproto_header &h,
     case PROXYPROTO_TLV_AZURE: {
       uint32_t id;
       if (t.length > 0 && t.value[0] == PROXYPROTO_AZURE_LINKID &&
-          proxyproto_get_azure_linkid(&h, &id) == PROXYPROTO_TLV_OK) {
+          proxyproto_get_azure_linkid_internal(&h, &id) == PROXYPROTO_TLV_OK) {
         o.printf("azure.linkid=%" PRIu32, id);
         return;
       }
@@ -171,7 +172,7 @@ void put_tlv(text_out &o, const proxyproto_header &h,
     }
     case PROXYPROTO_TLV_GCP: {
       uint64_t id;
-      if (proxyproto_get_gcp_psc_id(&h, &id) == PROXYPROTO_TLV_OK) {
+      if (proxyproto_get_gcp_psc_id_internal(&h, &id) == PROXYPROTO_TLV_OK) {
         o.printf("gcp.psc_connection_id=%" PRIu64, id);
         return;
       }
@@ -211,13 +212,15 @@ extern "C" PROXYPROTO_EXPORT size_t proxyproto_describe(
     }
   }
   proxyproto_tlv_iterator it;
-  proxyproto_tlv_begin(&it, h->tlvs, h->tlvs_length);
+  proxyproto_tlv_begin_internal(&it, h->tlvs, h->tlvs_length);
   proxyproto_tlv t;
   bool first = true;
-  while (proxyproto_tlv_next(&it, &t)) {
+  while (proxyproto_tlv_next_internal(&it, &t)) {
     o.put(first ? " tlvs " : " ");
     first = false;
     put_tlv(o, *h, t);
   }
   return o.used();
 }
+
+PROXYPROTO_INTERNAL_NAME(proxyproto_describe);

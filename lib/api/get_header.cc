@@ -2,6 +2,7 @@
 // the headers the accept flow keeps (lib/records/kept_headers.h).
 #include <errno.h>
 
+#include "api/internal_names.h"
 #include "proxyproto.h"
 #include "records/kept_headers.h"
 #include "runtime/export.h"
@@ -20,8 +21,9 @@ PROXYPROTO_EXPORT ssize_t proxyproto_get_header(int fd, void *buf,
   if (length < 0 || static_cast<size_t>(length) > capacity) return length;
   // The copy was valid when stored; parse it again for the caller's view.
   if (out != nullptr &&
-      proxyproto_parse(buf, static_cast<size_t>(length),
-                       PROXYPROTO_V1 | PROXYPROTO_V2, out) != PROXYPROTO_COMPLETE) {
+      proxyproto_parse_internal(buf, static_cast<size_t>(length),
+                                PROXYPROTO_V1 | PROXYPROTO_V2,
+                                out) != PROXYPROTO_COMPLETE) {
     errno = ENOENT;
     return -1;
   }

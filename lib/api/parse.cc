@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "api/convert.h"
+#include "api/internal_names.h"
 #include "core/sockaddr_convert.h"
 #include "runtime/export.h"
 
@@ -102,3 +103,5 @@ extern "C" PROXYPROTO_EXPORT int proxyproto_parse(const void *buf,
   }
   return PROXYPROTO_INVALID;
 }
+
+PROXYPROTO_INTERNAL_NAME(proxyproto_parse);

@@ -2,6 +2,7 @@
 // decoder checks the value's exact shape: a fixed-size value of another size,
 // or a string longer than its documented maximum, is MALFORMED, never read
 // past; a provider TLV of another subtype is not the one asked for (ABSENT).
+#include "api/internal_names.h"
 #include "core/tlv.h"
 #include "core/tlv_names.h"
 #include "proxyproto.h"
@@ -197,3 +198,11 @@ PROXYPROTO_EXPORT int proxyproto_get_ssl(const proxyproto_header *h,
 }
 
 }  // extern "C"
+
+PROXYPROTO_INTERNAL_NAME(proxyproto_tlv_begin);
+PROXYPROTO_INTERNAL_NAME(proxyproto_tlv_next);
+PROXYPROTO_INTERNAL_NAME(proxyproto_tlv_name);
+PROXYPROTO_INTERNAL_NAME(proxyproto_get_aws_vpce_id);
+PROXYPROTO_INTERNAL_NAME(proxyproto_get_azure_linkid);
+PROXYPROTO_INTERNAL_NAME(proxyproto_get_gcp_psc_id);
+PROXYPROTO_INTERNAL_NAME(proxyproto_get_ssl);

@@ -1,40 +1,19 @@
 // Telling a v1 header, a v2 header and no header apart (§2.2, "Identifying
 // the protocol version"), and naming defects.
-#include <cstring>
-
 #include "core/proxy_header.h"
 #include "core/signatures.h"
 
 namespace proxyproto {
-
-namespace {
-
-// How much of `prefix` buf[0..len) matches: full (buf holds all of it),
-// partial (buf is shorter and matches so far) or none.
-enum class prefix_match : uint8_t { none, partial, full };
-
-prefix_match match_prefix(const uint8_t *buf, size_t len,
-                          const uint8_t *prefix, size_t prefix_len) noexcept {
-  const size_t n = len < prefix_len ? len : prefix_len;
-  // n == 0 may come with buf == nullptr, which memcmp must never see.
-  if (n != 0 && std::memcmp(buf, prefix, n) != 0) return prefix_match::none;
-  return n == prefix_len ? prefix_match::full : prefix_match::partial;
-}
-
-}  // namespace
 
 parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
                           header *out) noexcept {
   bool undecided = false;
 
   if (versions & accept_v2) {
-    switch (match_prefix(buf, len, v2_signature, sizeof v2_signature)) {
+    switch (match_v2_signature(buf, len)) {
       case prefix_match::full:
-        // §2.2: the signature must be followed by version 2; any other
-        // version is not a header this receiver knows.
-        if (len == sizeof v2_signature) return {parse_status::need_more, defect::none, 0};
-        if ((buf[sizeof v2_signature] >> 4) != 2)
-          return {parse_status::not_proxy, defect::none, 0};
+        // parse_v2 decides the version byte: the twelve signature bytes
+        // start no other protocol, so any version but 2 is invalid.
         return parse_v2(buf, len, out);
       case prefix_match::partial:
         undecided = true;
@@ -44,7 +23,7 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
     }
   }
   if (versions & accept_v1) {
-    switch (match_prefix(buf, len, v1_signature, sizeof v1_signature)) {
+    switch (match_v1_signature(buf, len)) {
       case prefix_match::full:
         return parse_v1(buf, len, out);
       case prefix_match::partial:
@@ -60,7 +39,7 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
 
 size_t v2_total_length(const uint8_t *buf, size_t len) noexcept {
   if (len < v2_fixed_length) return 0;
-  if (std::memcmp(buf, v2_signature, sizeof v2_signature) != 0) return 0;
+  if (match_v2_signature(buf, len) != prefix_match::full) return 0;
   return v2_fixed_length + (static_cast<size_t>(buf[14]) << 8 | buf[15]);
 }
 
@@ -76,6 +55,7 @@ const char *defect_name(defect d) noexcept {
     case defect::v1_bad_source_port: return "v1_bad_source_port";
     case defect::v1_bad_destination_port: return "v1_bad_destination_port";
     case defect::v1_trailing_bytes: return "v1_trailing_bytes";
+    case defect::v2_bad_version: return "v2_bad_version";
     case defect::v2_bad_command: return "v2_bad_command";
     case defect::v2_bad_family: return "v2_bad_family";
     case defect::v2_length_too_short: return "v2_length_too_short";

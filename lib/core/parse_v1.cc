@@ -3,8 +3,18 @@
 //   "PROXY" SP ( "TCP4" | "TCP6" ) SP src SP dst SP sport SP dport CRLF
 //   "PROXY" SP "UNKNOWN" [ SP <anything but CRLF> ] CRLF
 //
-// The line is located first (§2.1: wait for CRLF before decoding), then
-// decoded field by field; every field separator is exactly one space.
+// Two readings of the same grammar. The quick one walks a well-formed TCP4,
+// TCP6 or bare UNKNOWN line once, byte by byte, decoding as it goes, and
+// answers only "complete" (with the header) or "not sure". Everything it
+// accepts is accepted by the careful one with the same fields: it takes
+// only digits, dots, hex digits, colons and single spaces before the CRLF,
+// so that CRLF is the line's first CR or LF, and it checks the 107 bytes.
+// The careful reading decides every other input: it locates the line first
+// (§2.1: wait for CRLF before decoding), then decodes it field by field, so
+// that the outcome of a bad or short line (need_more before any field
+// error, the first field's defect first) is the rules' own. Every field
+// separator is exactly one space.
+#include <bit>
 #include <cstring>
 
 #include "core/inet_text.h"
@@ -18,6 +28,8 @@ namespace {
 constexpr parse_result reject(defect why) noexcept {
   return {parse_status::invalid, why, 0};
 }
+
+// ---- The careful reading -----------------------------------------------------
 
 // Where the CRLF of the line starts, or the status that stops the search.
 struct line_end {
@@ -88,14 +100,155 @@ bool token_is(const char *token, size_t len, const char *word) noexcept {
   return len == std::strlen(word) && std::memcmp(token, word, len) == 0;
 }
 
-}  // namespace
+// ---- The quick reading -------------------------------------------------------
 
-parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
-  const size_t sig_have = len < sizeof v1_signature ? len : sizeof v1_signature;
-  if (sig_have != 0 && std::memcmp(buf, v1_signature, sig_have) != 0)
-    return {parse_status::not_proxy, defect::none, 0};
-  if (len < sizeof v1_signature)
-    return {parse_status::need_more, defect::none, 0};
+// The header every v1 line starts from: a stream PROXY of `total` bytes.
+void start_header(header *out, address_family family, size_t total) noexcept {
+  *out = header{};
+  out->version = 1;
+  out->cmd = command::proxy;
+  out->proto = transport::stream;
+  out->family = family;
+  out->length = total;
+}
+
+// The quick reading stops at the line's first CR, found first (memchr is
+// libc's vector search): every field loop below stops at a byte that is
+// not a digit, a hex digit, a colon or a dot, and the CR is such a byte,
+// so no loop needs a bound check of its own.
+
+// A port at p (0-65535, 1-5 digits, no leading zero): the byte after it,
+// or null. As for the quad's numbers, each byte read follows a digit.
+inline const uint8_t *quick_port(const uint8_t *p, uint32_t *out) noexcept {
+  uint32_t value = static_cast<uint32_t>(p[0]) - '0';
+  if (value > 9) return nullptr;
+  if (value == 0) {  // "0" alone; "0" followed by a digit is a leading zero
+    if (static_cast<uint32_t>(p[1]) - '0' <= 9) return nullptr;
+    *out = 0;
+    return p + 1;
+  }
+#pragma GCC unroll 4
+  for (size_t i = 1; i < 5; ++i) {
+    const uint32_t digit = static_cast<uint32_t>(p[i]) - '0';
+    if (digit > 9) {
+      *out = value;
+      return p + i;
+    }
+    value = value * 10 + digit;
+  }
+  if (value > 65535 || static_cast<uint32_t>(p[5]) - '0' <= 9) return nullptr;
+  *out = value;
+  return p + 5;
+}
+
+// One number of a dotted quad (0-255, 1-3 digits, no leading zero), read
+// unrolled: the byte after it, or null. Each byte read is at most the one
+// after a digit, so the CR sentinel still bounds it.
+inline const uint8_t *quick_quad_part(const uint8_t *p, uint8_t *out) noexcept {
+  const uint32_t d0 = static_cast<uint32_t>(p[0]) - '0';
+  if (d0 > 9) return nullptr;
+  const uint32_t d1 = static_cast<uint32_t>(p[1]) - '0';
+  if (d1 > 9) {
+    *out = static_cast<uint8_t>(d0);
+    return p + 1;
+  }
+  if (d0 == 0) return nullptr;  // a leading zero
+  const uint32_t d2 = static_cast<uint32_t>(p[2]) - '0';
+  if (d2 > 9) {
+    *out = static_cast<uint8_t>(d0 * 10 + d1);
+    return p + 2;
+  }
+  const uint32_t value = d0 * 100 + d1 * 10 + d2;
+  if (value > 255 || static_cast<uint32_t>(p[3]) - '0' <= 9) return nullptr;
+  *out = static_cast<uint8_t>(value);
+  return p + 3;
+}
+
+// A dotted quad followed by `stop`: the byte after the stop, or null.
+inline const uint8_t *quick_ipv4(const uint8_t *p, uint8_t stop,
+                                 uint8_t address[4]) noexcept {
+  if ((p = quick_quad_part(p, &address[0])) == nullptr || *p++ != '.') return nullptr;
+  if ((p = quick_quad_part(p, &address[1])) == nullptr || *p++ != '.') return nullptr;
+  if ((p = quick_quad_part(p, &address[2])) == nullptr || *p++ != '.') return nullptr;
+  if ((p = quick_quad_part(p, &address[3])) == nullptr || *p++ != stop) return nullptr;
+  return p;
+}
+
+// An IPv6 address followed by one space, within [p, end): the byte after
+// the space, or null. The token goes to the strict parser, which refuses
+// any byte outside hex digits, colons and dots.
+inline const uint8_t *quick_ipv6(const uint8_t *p, const uint8_t *end,
+                                 uint8_t address[16]) noexcept {
+  const uint8_t *start = p;
+  while (p < end && *p != ' ') ++p;
+  if (p == end || p == start ||
+      !parse_ipv6_text(reinterpret_cast<const char *>(start),
+                       static_cast<size_t>(p - start), address))
+    return nullptr;
+  return p + 1;
+}
+
+// The line's next eight bytes as one number (fixed-size memcpy is a move),
+// for comparing words in one go; `word` is exactly eight bytes.
+inline uint64_t eight_bytes(const void *p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// The quick reading of a line whose signature is there: its total length
+// when it is a well-formed TCP4, TCP6 or bare UNKNOWN line, else 0.
+size_t quick_line(const uint8_t *buf, size_t len, header *out) noexcept {
+  const size_t scan = len < v1_max_length ? len : v1_max_length;
+  const void *found = std::memchr(buf, '\r', scan);
+  if (found == nullptr) return 0;
+  const uint8_t *cr = static_cast<const uint8_t *>(found);
+  const size_t total = static_cast<size_t>(cr - buf) + 2;
+  // The LF must follow, and the CRLF fit in the first 107 bytes.
+  if (total > len || total > v1_max_length || cr[1] != '\n') return 0;
+
+  const uint8_t *p = buf + sizeof v1_signature;
+  // " UNKNOWN" and CR, or " TCP4 " / " TCP6 " and at least two more bytes:
+  // eight bytes of the line either way.
+  if (cr - p < 8) return 0;
+  const uint64_t word = eight_bytes(p);
+  if (word == eight_bytes(" UNKNOWN") && p + 8 == cr) {
+    start_header(out, address_family::unspec, total);
+    return total;
+  }
+  // The mask that keeps the line's first six bytes of the eight.
+  constexpr uint64_t six_bytes = std::endian::native == std::endian::little
+                                     ? 0x0000FFFFFFFFFFFFull
+                                     : 0xFFFFFFFFFFFF0000ull;
+  const uint64_t proto = word & six_bytes;
+  const bool inet = proto == (eight_bytes(" TCP4 ..") & six_bytes);
+  if (!inet && proto != (eight_bytes(" TCP6 ..") & six_bytes)) return 0;
+  p += 6;
+  uint8_t source[16] = {}, destination[16] = {};
+  if (inet) {
+    p = quick_ipv4(p, ' ', source);
+    if (p != nullptr) p = quick_ipv4(p, ' ', destination);
+  } else {
+    p = quick_ipv6(p, cr, source);
+    if (p != nullptr) p = quick_ipv6(p, cr, destination);
+  }
+  if (p == nullptr) return 0;
+  uint32_t source_port, destination_port;
+  p = quick_port(p, &source_port);
+  if (p == nullptr || *p != ' ') return 0;
+  p = quick_port(p + 1, &destination_port);
+  if (p != cr) return 0;
+
+  start_header(out, inet ? address_family::inet : address_family::inet6, total);
+  std::memcpy(out->source.address, source, sizeof source);
+  std::memcpy(out->destination.address, destination, sizeof destination);
+  out->source.port = static_cast<uint16_t>(source_port);
+  out->destination.port = static_cast<uint16_t>(destination_port);
+  return total;
+}
+
+// The careful reading of a line whose signature is there: every outcome.
+parse_result careful_line(const uint8_t *buf, size_t len, header *out) noexcept {
   const line_end end = find_crlf(buf, len);
   if (end.status != parse_status::complete) return {end.status, end.why, 0};
   const size_t total = end.cr + 2;
@@ -152,6 +305,27 @@ parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
 
   if (!line.at_end()) return reject(defect::v1_trailing_bytes);
   return {parse_status::complete, defect::none, total};
+}
+
+}  // namespace
+
+parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
+  const prefix_match sig = match_v1_signature(buf, len);
+  if (sig == prefix_match::none) return {parse_status::not_proxy, defect::none, 0};
+  if (sig == prefix_match::partial)
+    return {parse_status::need_more, defect::none, 0};
+  if (const size_t total = quick_line(buf, len, out))
+    return {parse_status::complete, defect::none, total};
+  return careful_line(buf, len, out);
+}
+
+parse_result parse_v1_careful(const uint8_t *buf, size_t len,
+                              header *out) noexcept {
+  const prefix_match sig = match_v1_signature(buf, len);
+  if (sig == prefix_match::none) return {parse_status::not_proxy, defect::none, 0};
+  if (sig == prefix_match::partial)
+    return {parse_status::need_more, defect::none, 0};
+  return careful_line(buf, len, out);
 }
 
 }  // namespace proxyproto

@@ -74,6 +74,7 @@ defect check_ssl(const tlv &ssl) noexcept {
 // Walks every TLV, bounds-checks it and verifies the checksum if present.
 defect check_tlvs(const uint8_t *hdr, size_t total, const uint8_t *area,
                   size_t area_len) noexcept {
+  if (area_len == 0) return defect::none;  // the usual header: no TLVs
   tlv_cursor cursor(area, area_len);
   tlv item;
   const uint8_t *crc_field = nullptr;
@@ -142,14 +143,16 @@ void decode_addresses(const uint8_t *block, uint8_t fam, header *out) noexcept {
 }  // namespace
 
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept {
-  const size_t sig_have = len < sizeof v2_signature ? len : sizeof v2_signature;
-  if (sig_have != 0 && std::memcmp(buf, v2_signature, sig_have) != 0)
-    return {parse_status::not_proxy, defect::none, 0};
+  const prefix_match sig = match_v2_signature(buf, len);
+  if (sig == prefix_match::none) return {parse_status::not_proxy, defect::none, 0};
   if (len <= sizeof v2_signature) return need_more();
 
-  // §2.2: the version nibble must be 2, and the receiver accepts only that.
+  // §2.2: "the receiver must only accept this value" (2). The signature
+  // was chosen so that no other protocol starts with it: a stream that
+  // does and then names another version is a broken header, not data
+  // (HAProxy fails it as "not a PROXY header" too).
   const uint8_t ver_cmd = buf[12];
-  if ((ver_cmd >> 4) != 2) return {parse_status::not_proxy, defect::none, 0};
+  if ((ver_cmd >> 4) != 2) return reject(defect::v2_bad_version);
   const uint8_t cmd = ver_cmd & 0xF;
   // §2.2: "Receivers must drop connections presenting unexpected values".
   if (cmd != command_local && cmd != command_proxy)

@@ -38,6 +38,7 @@ enum class defect : uint8_t {
   v1_bad_source_port,
   v1_bad_destination_port,
   v1_trailing_bytes,        // something between the last port and CRLF
+  v2_bad_version,           // §2.2: the signature, then any version but 2
   v2_bad_command,           // §2.2: LOCAL (0) and PROXY (1) only
   v2_bad_family,            // §2.2: the seven listed family/transport bytes
   v2_length_too_short,      // §2.2: len below the family's address block
@@ -118,6 +119,12 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
 // The individual parsers, for callers that already know the version.
 parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept;
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept;
+
+// parse_v1 without its quick reading of well-formed lines: the careful
+// reading alone, which gives every outcome its rule. parse_v1 must answer
+// exactly as this does for every input; the fuzz invariants hold it to that.
+parse_result parse_v1_careful(const uint8_t *buf, size_t len,
+                              header *out) noexcept;
 
 // The total size of a v2 header that starts with buf[0..len), known once
 // its 16 fixed bytes have arrived; 0 before that or when buf does not start

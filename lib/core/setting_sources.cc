@@ -21,6 +21,8 @@ constexpr key_names names[setting_key_count] = {
     {"must_use_protocol_header", "LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER"},
     {"debug", "LIBPROXYPROTO_DEBUG"},
     {"programs", "LIBPROXYPROTO_PROGRAMS"},
+    {"keep_header", "LIBPROXYPROTO_KEEP_HEADER"},
+    {"getsockname", "LIBPROXYPROTO_GETSOCKNAME"},
 };
 
 bool find_file_key(const char *key, size_t len, size_t *index) noexcept {

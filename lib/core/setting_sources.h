@@ -16,6 +16,8 @@ enum class setting_key : unsigned {
   must_use_protocol_header,
   debug,
   programs,
+  keep_header,
+  getsockname,
   count_,
 };
 inline constexpr size_t setting_key_count =

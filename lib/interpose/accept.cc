@@ -1,25 +1,31 @@
 // accept(2) and accept4(2): both are the accept flow (lib/accept/), which
-// takes the flags of accept4. listen(2) marks the descriptor a listener, so
-// that its epoll registrations are followed (lib/interpose/epoll.cc), and
-// prepares the memory that pre-forked workers share (shared_accept.h).
+// takes the flags of accept4. The flow may park connections in its pending
+// pool, which close() must then hear of: a process that accepts is noted as
+// one that records (records/any_record.h) before the flow runs. listen(2)
+// marks the descriptor a listener, so that its epoll registrations are
+// followed (lib/interpose/epoll.cc), and prepares the memory that pre-forked
+// workers share (shared_accept.h).
 #include <sys/socket.h>
 
 #include "accept/accept_flow.h"
 #include "accept/listener_readiness.h"
 #include "accept/shared_accept.h"
 #include "core/proxy_header.h"
-#include "settings/server_settings.h"
+#include "records/any_record.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
+#include "settings/server_settings.h"
 
 extern "C" {
 
 PROXYPROTO_EXPORT int accept(int fd, sockaddr *addr, socklen_t *addrlen) {
+  proxyproto::records::note_recording();
   return proxyproto::accept_connection(fd, addr, addrlen, 0);
 }
 
 PROXYPROTO_EXPORT int accept4(int fd, sockaddr *addr, socklen_t *addrlen,
                               int flags) {
+  proxyproto::records::note_recording();
   return proxyproto::accept_connection(fd, addr, addrlen, flags);
 }
 

@@ -7,31 +7,42 @@
 // replaced the target atomically; dup() gives the copy its record too. A
 // closed or replaced descriptor also leaves the pending pool: as a listener,
 // its parked connections are closed with it; as a parked connection, its
-// slot is released.
+// slot is released. A process that never recorded anything (see
+// records/any_record.h) skips all of that.
 #include <errno.h>
 #include <linux/close_range.h>
 #include <unistd.h>
 
 #include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
+#include "records/any_record.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 
-extern "C" {
+namespace {
 
-PROXYPROTO_EXPORT int close(int fd) {
+// Out of line, so that close() itself stays a load, a branch and a jump.
+__attribute__((noinline, cold)) void forget_closed(int fd) noexcept {
   proxyproto::peer_addresses::forget(fd);
   proxyproto::pending::forget_descriptor(fd);
   proxyproto::kept_headers::forget(fd);
   proxyproto::readiness::forget(fd);
+}
+
+}  // namespace
+
+extern "C" {
+
+PROXYPROTO_EXPORT int close(int fd) {
+  if (proxyproto::records::anything()) [[unlikely]] forget_closed(fd);
   return proxyproto::real::close(fd);
 }
 
 PROXYPROTO_EXPORT int dup(int oldfd) {
   const int fd = proxyproto::real::dup(oldfd);
-  if (fd >= 0) {
+  if (fd >= 0 && proxyproto::records::anything()) {
     proxyproto::peer_addresses::copy(oldfd, fd);
     if (proxyproto::readiness::is_listener(oldfd))
       proxyproto::readiness::note_listener(fd);
@@ -41,7 +52,7 @@ PROXYPROTO_EXPORT int dup(int oldfd) {
 
 PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   const int fd = proxyproto::real::dup2(oldfd, newfd);
-  if (fd >= 0 && oldfd != newfd) {
+  if (fd >= 0 && oldfd != newfd && proxyproto::records::anything()) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::peer_addresses::copy(oldfd, newfd);
     proxyproto::kept_headers::forget(newfd);
@@ -54,7 +65,7 @@ PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
 
 PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   const int fd = proxyproto::real::dup3(oldfd, newfd, flags);
-  if (fd >= 0) {
+  if (fd >= 0 && proxyproto::records::anything()) {
     proxyproto::pending::forget_descriptor(newfd);
     proxyproto::peer_addresses::copy(oldfd, newfd);
     proxyproto::kept_headers::forget(newfd);
@@ -71,7 +82,8 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
 // nothing is closed now, so nothing is forgotten; with CLOSE_RANGE_UNSHARE
 // the table is unshared first, and this process's copy is still closed.
 PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
-  if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC)) {
+  if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC) &&
+      proxyproto::records::anything()) {
     proxyproto::peer_addresses::forget_range(first, last);
     proxyproto::pending::forget_descriptors(first, last);
     proxyproto::kept_headers::forget_range(first, last);

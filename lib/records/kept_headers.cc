@@ -27,7 +27,9 @@
 #include <cstring>
 
 #include "core/proxy_header.h"
+#include "records/any_record.h"
 #include "records/descriptor_table.h"
+#include "runtime/real_calls.h"
 
 namespace proxyproto::kept_headers {
 
@@ -56,6 +58,9 @@ constinit pthread_mutex_t locks[lock_count] = {
 #undef PP_LOCK4
 };
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+// Whether a record was ever stored here: forget(), which runs on every
+// accept and close, is then a load and a branch while nothing is kept.
+constinit std::atomic<bool> ever_stored{false};
 
 void reinit_locks_in_child() noexcept {
   for (auto &lock : locks) pthread_mutex_init(&lock, nullptr);
@@ -103,7 +108,10 @@ bool store(int fd, const uint8_t *bytes, size_t length,
   if (length > v2_max_length) return false;
   if (!for_api) length = 0;
   struct stat st;
-  if (fstat(fd, &st) != 0) return false;
+  if (real::fstat(fd, &st) != 0) return false;
+  records::note_recording();
+  if (!ever_stored.load(std::memory_order_relaxed))
+    ever_stored.store(true, std::memory_order_relaxed);
   std::atomic<record *> *s = slot(fd, true);
   if (s == nullptr) return false;
   const size_t mapped = sizeof(record) + length;
@@ -130,7 +138,7 @@ bool store(int fd, const uint8_t *bytes, size_t length,
 
 ssize_t copy(int fd, void *buf, size_t capacity) noexcept {
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (real::fstat(fd, &st) != 0) {
     errno = EBADF;
     return -1;
   }
@@ -152,7 +160,7 @@ bool destination(int fd, sockaddr_storage *addr, socklen_t *length) noexcept {
   std::atomic<record *> *s = slot(fd, false);
   if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return false;
   struct stat st;
-  if (fstat(fd, &st) != 0) return false;
+  if (real::fstat(fd, &st) != 0) return false;
   stripe_lock lock(fd);
   const record *r = s->load(std::memory_order_acquire);
   if (r == nullptr || !same_socket(r, st) || r->destination_length == 0)
@@ -163,6 +171,7 @@ bool destination(int fd, sockaddr_storage *addr, socklen_t *length) noexcept {
 }
 
 void forget(int fd) noexcept {
+  if (!ever_stored.load(std::memory_order_relaxed)) return;
   std::atomic<record *> *s = slot(fd, false);
   if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return;
   record *old;

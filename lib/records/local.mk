@@ -3,6 +3,7 @@
 # public API and getsockname().
 lib_libproxyproto_engine_la_SOURCES += \
 	lib/records/descriptor_table.h \
+	lib/records/any_record.h \
 	lib/records/peer_addresses.h \
 	lib/records/peer_addresses.cc \
 	lib/records/kept_headers.h \

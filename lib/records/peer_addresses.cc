@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "records/any_record.h"
 #include "records/descriptor_table.h"
 
 namespace proxyproto::peer_addresses {
@@ -105,14 +106,17 @@ bool plainly_empty(const entry *e) noexcept {
 
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
+  records::note_recording();
   entry *e = table.find(fd);
-  if (e == nullptr) {
+  if (e == nullptr) [[unlikely]] {
     pthread_once(&atfork_once, register_atfork);
     e = table.find_or_map(fd);
     if (e == nullptr) return false;
   }
-  uint64_t words[4] = {};
-  std::memcpy(words, &addr, len);
+  // All four words, whatever len says (a fixed-size copy is four moves; a
+  // sockaddr_storage always has them): lookup() hands out only `len` bytes.
+  uint64_t words[4];
+  std::memcpy(words, &addr, sizeof words);
   write_entry(e, words, len);
   return true;
 }

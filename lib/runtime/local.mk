@@ -9,4 +9,5 @@ lib_libproxyproto_runtime_la_SOURCES = \
 	lib/runtime/log.cc \
 	lib/runtime/environment.h \
 	lib/runtime/environment.cc \
-	lib/runtime/export.h
+	lib/runtime/export.h \
+	lib/runtime/dso_handle.cc

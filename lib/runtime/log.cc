@@ -1,5 +1,6 @@
 #include "runtime/log.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -14,6 +15,15 @@ namespace {
 
 constinit std::atomic<bool> debug_on{false};
 constinit std::atomic<const char *> log_tag{"libproxyproto"};
+
+// program_invocation_short_name, looked up when a line is written rather
+// than imported: an imported variable is bound when the library is loaded,
+// in every process, and debug lines are rare.
+const char *program_name() noexcept {
+  auto *name = static_cast<const char *const *>(
+      dlsym(RTLD_DEFAULT, "program_invocation_short_name"));
+  return name != nullptr && *name != nullptr ? *name : "?";
+}
 
 }  // namespace
 
@@ -34,7 +44,7 @@ void log_line(const char *function, const char *format, ...) noexcept {
   char line[512];
   int n = std::snprintf(line, sizeof line, "%s[%s:%ld] %s: ",
                         log_tag.load(std::memory_order_relaxed),
-                        program_invocation_short_name,
+                        program_name(),
                         static_cast<long>(getpid()), function);
   if (n < 0) n = 0;
   size_t used = static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n)

@@ -1,6 +1,7 @@
 #include "runtime/real_calls.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,19 +17,34 @@ namespace {
 template <typename Fn>
 class next_symbol {
  public:
-  constexpr explicit next_symbol(const char *name) noexcept : name_(name) {}
+  // `past_us`: the next definition after this library (RTLD_NEXT), as for
+  // an interposed call; else the first one (RTLD_DEFAULT), as an import
+  // would bind.
+  constexpr explicit next_symbol(const char *name, bool past_us = true) noexcept
+      : name_(name), past_us_(past_us) {}
 
+  // The bound function, or null when there is none. Once bound this is a
+  // load and a test: the binding is out of line, so that a forwarder such
+  // as close() compiles to a load, a test and a jump.
   Fn *get() noexcept {
     Fn *fn = fn_.load(std::memory_order_acquire);
-    if (fn == nullptr) {
-      fn = reinterpret_cast<Fn *>(dlsym(RTLD_NEXT, name_));
-      fn_.store(fn, std::memory_order_release);
-    }
+    if (fn != nullptr) [[likely]] return fn;
+    return bind();
+  }
+
+  // The bound function without binding: null until get() has run once.
+  Fn *bound() noexcept { return fn_.load(std::memory_order_acquire); }
+
+ private:
+  __attribute__((noinline)) Fn *bind() noexcept {
+    Fn *fn = reinterpret_cast<Fn *>(
+        dlsym(past_us_ ? RTLD_NEXT : RTLD_DEFAULT, name_));
+    fn_.store(fn, std::memory_order_release);
     return fn;
   }
 
- private:
   const char *name_;
+  bool past_us_;
   std::atomic<Fn *> fn_{nullptr};
 };
 
@@ -64,9 +80,20 @@ int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept {
   return as_int(syscall(SYS_getpeername, fd, addr, addrlen));
 }
 
-int close(int fd) noexcept {
+namespace {
+
+__attribute__((noinline)) int first_close(int fd) noexcept {
   if (auto *fn = next_close.get()) return fn(fd);
   return as_int(syscall(SYS_close, fd));
+}
+
+}  // namespace
+
+// Every process that has the library loaded closes through here: once
+// bound, a load, a test and a jump (no frame to set up).
+int close(int fd) noexcept {
+  if (auto *fn = next_close.bound()) [[likely]] return fn(fd);
+  return first_close(fd);
 }
 
 int dup(int fd) noexcept {
@@ -181,6 +208,29 @@ int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
   } mask{sigmask, 8};
   return as_int(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds,
                         timeout ? &copy : nullptr, sigmask ? &mask : nullptr));
+}
+
+}  // namespace proxyproto::real
+
+namespace proxyproto::real {
+
+namespace {
+using fstat_fn = int(int, struct stat *);
+using getauxval_fn = unsigned long(unsigned long);
+constinit next_symbol<fstat_fn> libc_fstat{"fstat", false};
+constinit next_symbol<getauxval_fn> libc_getauxval{"getauxval", false};
+}  // namespace
+
+int fstat(int fd, struct stat *st) noexcept {
+  if (auto *fn = libc_fstat.get()) return fn(fd, st);
+  errno = ENOSYS;
+  return -1;
+}
+
+unsigned long getauxval(unsigned long type, unsigned long missing) noexcept {
+  if (auto *fn = libc_getauxval.get()) return fn(type);
+  errno = ENOENT;
+  return missing;
 }
 
 }  // namespace proxyproto::real

@@ -10,6 +10,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/stat.h>
 
 namespace proxyproto::real {
 
@@ -34,5 +35,14 @@ int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
            timeval *timeout) noexcept;
 int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
             const timespec *timeout, const sigset_t *sigmask) noexcept;
+// libc functions that are not interposed, looked up by name on first use
+// (dlsym RTLD_DEFAULT, the same definition an import would bind to) rather
+// than imported: each import of a newer symbol version (fstat is
+// GLIBC_2.33, getauxval GLIBC_2.16) costs every process a version check
+// when the library is loaded, and these are needed only once a process
+// accepts. Unbound, fstat fails with ENOSYS and getauxval answers
+// `missing` with errno ENOENT.
+int fstat(int fd, struct stat *st) noexcept;
+unsigned long getauxval(unsigned long type, unsigned long missing) noexcept;
 
 }  // namespace proxyproto::real

@@ -4,11 +4,12 @@
 // workers, so the settings are read from this copy, never from getenv().
 //
 // The copy is taken by a constructor that allocates nothing, performs no
-// I/O and prints nothing: it walks `environ` once and copies the values of
-// interest into fixed static buffers. In a set-user-ID, set-group-ID or
-// file-capability program (getauxval(AT_SECURE)) nothing at all is copied:
-// the environment belongs to the caller, who must not steer a privileged
-// program, so only the system configuration file counts there.
+// I/O, prints nothing and calls no libc function: it walks the environment
+// once and copies the values of interest into fixed static buffers. In a
+// set-user-ID, set-group-ID or file-capability program (getauxval(AT_SECURE),
+// asked on first use) none of the copy is ever used: the environment
+// belongs to the caller, who must not steer a privileged program, so only
+// the system configuration file counts there.
 #pragma once
 
 #include <cstddef>

@@ -1,13 +1,13 @@
-// Both settings are read once, on first use (the first consumed header, or
-// the application's first API call), never at load time.
+// Both settings come from the server's settings (captured environment and
+// configuration file), read once, on first use: the first consumed header,
+// or the application's first API call.
 #include "settings/header_features.h"
 
 #include <pthread.h>
 
 #include <atomic>
 
-#include "core/setting_values.h"
-#include "runtime/environment.h"
+#include "settings/server_settings.h"
 
 namespace proxyproto {
 
@@ -15,17 +15,24 @@ namespace {
 
 constinit std::atomic<bool> keep_headers{false};
 constinit std::atomic<bool> report_destination{false};
+constinit std::atomic<bool> loaded{false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 void load_settings() noexcept {
-  if (setting_is_on(environment_setting("LIBPROXYPROTO_KEEP_HEADER")))
-    keep_headers.store(true, std::memory_order_relaxed);
-  report_destination.store(
-      setting_is_on(environment_setting("LIBPROXYPROTO_GETSOCKNAME")),
-      std::memory_order_relaxed);
+  const server_config &config = server_settings();
+  if (config.keep_header) keep_headers.store(true, std::memory_order_relaxed);
+  report_destination.store(config.getsockname, std::memory_order_relaxed);
+  loaded.store(true, std::memory_order_release);
 }
 
-void load_settings_once() noexcept { pthread_once(&settings_once, load_settings); }
+// Asked on every consumed header: once loaded, one acquire load.
+constinit std::atomic<bool> settings_loaded{false};
+
+void load_settings_once() noexcept {
+  if (settings_loaded.load(std::memory_order_acquire)) [[likely]] return;
+  pthread_once(&settings_once, load_settings);
+  settings_loaded.store(true, std::memory_order_release);
+}
 
 }  // namespace
 
@@ -40,7 +47,10 @@ bool set_keeping_headers(bool on) noexcept {
 }
 
 bool getsockname_reports_destination() noexcept {
-  load_settings_once();
+  // Until a header has been consumed (which loads the settings) there is no
+  // destination to report; loading them here would read the configuration
+  // file in every process that calls getsockname(), clients included.
+  if (!loaded.load(std::memory_order_acquire)) return false;
   return report_destination.load(std::memory_order_relaxed);
 }
 

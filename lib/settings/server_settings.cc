@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "core/activation_rule.h"
@@ -42,7 +43,7 @@ namespace {
 
 constinit server_config settings{default_versions, false, false,
                                  default_timeout_ms, false, false, {}, false,
-                                 {}};
+                                 {}, false, false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 // The file's text; one byte more for the NUL put after the last value.
@@ -70,7 +71,7 @@ file_state read_config_file(const char *path, size_t *len) {
   if (fd < 0) return errno == ENOENT ? file_state::absent : file_state::unreadable;
   file_state state = file_state::read;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (real::fstat(fd, &st) != 0) {
     state = file_state::unreadable;
   } else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
     state = file_state::read;  // /dev/null
@@ -123,6 +124,19 @@ void load_unsigned(setting_key key, const setting_sources &sources,
                            setting_label(key, sources), t.text, max, fallback);
     *out = fallback;
   }
+}
+
+// A flag (on unless "0"); a value too long to have been captured whole is
+// reported and counts as off.
+bool load_flag(setting_key key, const setting_sources &sources, bool too_long) {
+  const setting_text t = effective_setting(sources, key);
+  if (!t.is_set()) return false;
+  if (too_long) {
+    report_setting_problem(settings.debug, "%s=\"%.64s...\" is too long; off",
+                           setting_label(key, sources), t.text);
+    return false;
+  }
+  return setting_is_on(t.text);
 }
 
 void load_settings() noexcept {
@@ -199,6 +213,12 @@ void load_settings() noexcept {
   const setting_text must_use =
       effective_setting(sources, setting_key::must_use_protocol_header);
   settings.must_use_header = must_use.is_set() && setting_is_on(must_use.text);
+  settings.keep_header =
+      load_flag(setting_key::keep_header, sources,
+                too_long[static_cast<size_t>(setting_key::keep_header)]);
+  settings.getsockname =
+      load_flag(setting_key::getsockname, sources,
+                too_long[static_cast<size_t>(setting_key::getsockname)]);
   load_unsigned(setting_key::version, sources,
                 too_long[static_cast<size_t>(setting_key::version)], 3,
                 default_versions, &settings.versions);
@@ -254,8 +274,15 @@ void load_settings() noexcept {
 
 }  // namespace
 
+// Asked on every accept: once loaded, one acquire load (pthread_once's own
+// fast path is a call into libc and more).
+constinit std::atomic<bool> settings_ready{false};
+
 const server_config &server_settings() noexcept {
-  pthread_once(&settings_once, load_settings);
+  if (!settings_ready.load(std::memory_order_acquire)) [[unlikely]] {
+    pthread_once(&settings_once, load_settings);
+    settings_ready.store(true, std::memory_order_release);
+  }
   return settings;
 }
 

@@ -21,6 +21,8 @@ struct server_config {
   address_list allow;     // empty when allow_set and invalid: trusts nobody
   bool ports_set;         // LIBPROXYPROTO_PORTS given (valid or not)
   port_list ports;        // empty when ports_set and invalid: matches nothing
+  bool keep_header;       // LIBPROXYPROTO_KEEP_HEADER (see header_features.h)
+  bool getsockname;       // LIBPROXYPROTO_GETSOCKNAME
 };
 
 inline constexpr unsigned default_versions = 3;

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "runtime/log.h"
+#include "settings/captured_environment.h"
 #include "runtime/real_calls.h"
 
 namespace proxyproto {
@@ -23,7 +24,7 @@ void send_to_syslog(const char *message) noexcept {
                               "<%d>libproxyproto[%ld]: %s: %s",
                               LOG_DAEMON | LOG_WARNING,
                               static_cast<long>(getpid()),
-                              program_invocation_short_name, message);
+                              captured_program_name(), message);
   const int fd =
       socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd >= 0 && n > 0) {

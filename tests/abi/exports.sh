@@ -4,8 +4,8 @@
 # version: a versioned definition (accept@@SOMETHING) would not interpose on
 # the program's accept@GLIBC_2.2.5.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO PP_SRCDIR
 require_tool nm readelf sed sort comm

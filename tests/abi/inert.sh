@@ -2,8 +2,8 @@
 # Preloaded into programs that never accept or connect, the libraries must
 # change nothing: no output of their own, same exit status, same output.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO
 require_tool timeout ls sh cmp
@@ -36,7 +36,7 @@ run() {
   done
   shift
   if [ -n "$preload" ]; then
-    envs+=(LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}")
+    envs+=(LD_PRELOAD="$(pp_preload_value "$preload")")
   fi
   timeout "$PP_DEADLINE" env "${envs[@]}" "$@" \
     >"$PP_TMP/$name.out" 2>"$PP_TMP/$name.err" || rc=$?

@@ -4,8 +4,8 @@
 # a place in the NAME and SYNOPSIS sections of doc/proxyproto.3.md. A link
 # page for a function that is not exported fails too.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO PP_SRCDIR
 require_tool nm awk grep sed

@@ -2,10 +2,11 @@
  * integration tests run it under libproxyproto (it is linked against it, and
  * may be preloaded too) and read what the application saw.
  *
- *   api_server PORT COUNT [--keep|--no-keep]
+ *   api_server PORT COUNT [--keep|--no-keep] [--clear-env]
  *
  * --keep calls proxyproto_keep_headers(1) before accepting; --no-keep leaves
- * keeping to LIBPROXYPROTO_KEEP_HEADER. Prints "listening" once, then one
+ * keeping to LIBPROXYPROTO_KEEP_HEADER. --clear-env clears the environment
+ * before listening, as daemons do in their workers. Prints "listening" once, then one
  * line per connection, fields separated by " | ":
  *
  *   conn | peer=ADDR:PORT | local=ADDR:PORT | header=DESCRIPTION
@@ -123,6 +124,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (argc > 3 && strcmp(argv[3], "--keep") == 0) proxyproto_keep_headers(1);
+  if (argc > 4 && strcmp(argv[4], "--clear-env") == 0) clearenv();
   count = strtol(argv[2], NULL, 10);
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;

@@ -8,8 +8,8 @@
 # spid, tpid are set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$PP_SRCDIR/tests/integration/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 # The settings this test turns on, from its command lines only.
 unset LIBPROXYPROTO_KEEP_HEADER LIBPROXYPROTO_GETSOCKNAME LIBPROXYPROTO_TLVS \
@@ -25,7 +25,7 @@ INSPECT=$PP_BUILDDIR/tools/proxyproto-inspect
 [ -x "$INSPECT" ] || pp_fatal "$INSPECT not built"
 
 TLVS='aws_vpce_id:vpce-0123abc,azure_linkid:305419896,gcp_psc_id:18446744073709551615,authority:a%2Cb.example,crc32c'
-CLIENT_ENV=(LD_PRELOAD="$LIBPROXYPROTO_CONNECT_SO"
+CLIENT_ENV=(LD_PRELOAD="$(pp_preload_value "$LIBPROXYPROTO_CONNECT_SO")"
   LIBPROXYPROTO_ADDR=198.51.100.7 LIBPROXYPROTO_PORT=4444
   LIBPROXYPROTO_DESTINATION_ADDR=203.0.113.9 LIBPROXYPROTO_DESTINATION_PORT=8443)
 
@@ -42,7 +42,7 @@ api_case() {
   local name=$1 arg=$2 port
   shift 2
   port=$(pp_free_port)
-  pp_bg spid timeout 20 env "$@" "$API_SERVER" "$port" 1 "$arg" \
+  pp_bg spid timeout 20 env "$@" "$API_SERVER" "$port" 1 "$arg" ${API_EXTRA:+"$API_EXTRA"} \
     >"$PP_TMP/$name.out" 2>"$PP_TMP/$name.err"
   pp_wait_for_line "$PP_TMP/$name.out" '^listening$' "$PP_DEADLINE" "$spid" ||
     pp_fatal "api_server did not start: $(cat "$PP_TMP/$name.err")"
@@ -80,6 +80,30 @@ pp_expect_match "LIBPROXYPROTO_DEBUG shows the decoded header" \
 api_case sockname-only --no-keep LIBPROXYPROTO_GETSOCKNAME=1
 pp_expect_match "GETSOCKNAME=1 alone: destination reported" "$LINE" ' local=203\.0\.113\.9:8443 '
 pp_expect_match "GETSOCKNAME=1 alone: no header for the API" "$LINE" ' header=none'
+
+# ---- Settings taken at load time and from the file ---------------------------
+# A server that clears its environment before it accepts (as nginx workers
+# do) keeps both settings: they are captured when the library is loaded.
+API_EXTRA=--clear-env
+api_case cleared --no-keep LIBPROXYPROTO_KEEP_HEADER=1 LIBPROXYPROTO_GETSOCKNAME=1
+pp_expect_match "environment cleared: KEEP_HEADER still keeps the header" "$LINE" ' aws=vpce-0123abc '
+pp_expect_match "environment cleared: GETSOCKNAME still reports the destination" "$LINE" ' local=203\.0\.113\.9:8443 '
+API_EXTRA=
+# Both as keys of the configuration file.
+printf 'keep_header = 1\ngetsockname = 1\n' >"$PP_TMP/features.conf"
+api_case from-file --no-keep LIBPROXYPROTO_CONFIG="$PP_TMP/features.conf"
+pp_expect_match "keep_header = 1 in the file keeps the header" "$LINE" ' aws=vpce-0123abc '
+pp_expect_match "getsockname = 1 in the file reports the destination" "$LINE" ' local=203\.0\.113\.9:8443 '
+pp_expect_match "the file's keys are known (the proxy stays trusted)" "$LINE" ' peer=198\.51\.100\.7:4444 '
+printf 'keep_header = 1\n' >"$PP_TMP/keep.conf"
+api_case env-over-file --no-keep LIBPROXYPROTO_CONFIG="$PP_TMP/keep.conf" LIBPROXYPROTO_KEEP_HEADER=0
+pp_expect_match "LIBPROXYPROTO_KEEP_HEADER=0 overrides the file" "$LINE" ' header=none'
+# A value that cannot be used is reported (and counts as off).
+long=$(printf '1%.0s' $(seq 1 300))
+api_case too-long --no-keep LIBPROXYPROTO_DEBUG=1 LIBPROXYPROTO_KEEP_HEADER="$long"
+pp_expect_match "a LIBPROXYPROTO_KEEP_HEADER too long is reported" \
+  "$(cat "$PP_TMP/too-long.err")" 'settings: LIBPROXYPROTO_KEEP_HEADER="1+\.\.\." is too long; off'
+pp_expect_match "a LIBPROXYPROTO_KEEP_HEADER too long is off" "$LINE" ' header=none'
 
 # ---- Through proxyproto-inspect --json ---------------------------------------
 # inspect NAME [CLIENT-ENV...]: one connection to the tool; JSON in NAME.json.

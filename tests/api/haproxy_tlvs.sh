@@ -11,20 +11,18 @@
 # hpid, tpid, spid are set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$PP_SRCDIR/tests/integration/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 unset LIBPROXYPROTO_KEEP_HEADER LIBPROXYPROTO_GETSOCKNAME
 
 require_env LIBPROXYPROTO_SO PP_HELPERS PP_BUILDDIR
-PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy openssl nc timeout python3
-require_openbsd_nc
+pp_require_haproxy
+require_tool openssl python3
 API_SERVER=$PP_BUILDDIR/tests/api/api_server
 INSPECT=$PP_BUILDDIR/tools/proxyproto-inspect
 [ -x "$API_SERVER" ] || pp_fatal "$API_SERVER not built"
 [ -x "$INSPECT" ] || pp_fatal "$INSPECT not built"
-echo "# $(haproxy -v 2>&1 | head -n1)"
 
 # ---- Certificates: the server's, and a client's that the server trusts -------
 cert() {
@@ -49,27 +47,13 @@ pp_wait_for_line "$PP_TMP/api.out" '^listening$' "$PP_DEADLINE" "$spid" ||
   pp_fatal "api_server did not start: $(cat "$PP_TMP/api.err")"
 
 # ---- HAProxy --------------------------------------------------------------------
-cfg=$PP_TMP/haproxy.cfg
 SERVER_OPTS="send-proxy-v2-ssl-cn proxy-v2-options unique-id,authority,ssl,ssl-cipher,cert-sig,cert-key,crc32c"
-write_cfg() {
-  READY_PORT=$(pp_free_port)
+# tls_sections: the two TLS frontends, on fresh free ports.
+# shellcheck disable=SC2317 # run by pp_haproxy_config
+tls_sections() {
   TOOL_FRONT=$(pp_free_port)
   API_FRONT=$(pp_free_port)
-  cat >"$cfg" <<CFG
-global
-    maxconn 64
-    log stderr format raw local0 err
-
-defaults
-    mode tcp
-    log global
-    timeout connect 5s
-    timeout client 5s
-    timeout server 5s
-
-listen ready
-    bind 127.0.0.1:$READY_PORT
-    tcp-request connection reject
+  cat <<CFG
 
 listen to-tool
     bind 127.0.0.1:$TOOL_FRONT ssl crt $PP_TMP/server.pem alpn h2,http/1.1 ca-file $PP_TMP/client.crt verify optional
@@ -83,28 +67,8 @@ listen to-api
 CFG
 }
 
-start_haproxy() {
-  local end
-  pp_bg hpid timeout 60 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
-  end=$((SECONDS + PP_DEADLINE))
-  until timeout 2 nc -z 127.0.0.1 "$READY_PORT" 2>/dev/null; do
-    if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
-      pp_stop "$hpid"
-      return 1
-    fi
-    sleep 0.05
-  done
-}
-
-started=0
-for try in 1 2 3 4 5; do
-  write_cfg
-  if start_haproxy; then started=1; break; fi
-  grep -qi 'cannot bind' "$PP_TMP/haproxy.log" || break
-  echo "# haproxy could not bind a port (try $try); trying other ports"
-done
-if [ "$started" != 1 ]; then
-  pp_dump "$cfg" "$PP_TMP/haproxy.log"
+if ! pp_haproxy_start hpid tls_sections; then
+  pp_dump "$PP_HAPROXY_CFG" "$PP_HAPROXY_LOG"
   pp_fatal "haproxy did not start listening"
 fi
 pp_ok "haproxy with TLS frontends started"

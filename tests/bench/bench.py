@@ -34,6 +34,13 @@ import time
 
 CI = os.environ.get("CI") == "true"
 
+# Extra instructions per connection that --enforce holds while the targets
+# (600 for v1, 300 for v2) are open: the accept engine's own share
+# (lib/accept) is beyond what this benchmark's counts alone can fix (see
+# doc/benchmark.md). Lower them as that share shrinks; never raise them.
+CEILING_V1 = 1400
+CEILING_V2 = 1050
+
 
 # ---- Processes --------------------------------------------------------------
 
@@ -187,6 +194,12 @@ class Config:
         self.tmp = tempfile.mkdtemp(prefix="pp-bench-")
         self.skipped = {}   # section or variant -> reason
         self.missing_tools = []
+
+    def skipped_reason(self, name):
+        """Why a count is missing: its tool's skip reason."""
+        keys = ("syscalls", "preload system calls") if "system calls" in name \
+            else ("instructions", "preload instructions")
+        return "; ".join(self.skipped[k] for k in keys if k in self.skipped) or "not run"
 
     def have(self, tool, what):
         if shutil.which(tool):
@@ -685,43 +698,91 @@ def report(cfg, timed, syscalls, instructions, preload):
           " of CPU per short connection bound its connections/s ratio at about %.3f"
           " on this machine." % (cpu / 1000, cpu / (cpu + 2 * pk)))
 
-    # The targets make bench --enforce holds the library to.
+    # The counted targets, which make bench --enforce holds the library to,
+    # and the timed ones, which it never does (machine noise moves them).
     w("")
-    w("Targets:")
+    w("Counted targets (deterministic; make bench --enforce fails on a miss):")
+    w("")
+    missed = []
 
-    def target(ok, text):
-        w("- [%s] %s" % ("met" if ok else "MISSED" if ok is False else "not measured", text))
+    def counted(name, value, target, unit, ceiling=None):
+        """A count against its target. With a ceiling (a count whose target
+        needs work outside this change), the ceiling is what --enforce holds,
+        so that the count cannot grow back while the target is still open."""
+        if value is None:
+            w("- [not measured] %s: %s" % (name, cfg.skipped_reason(name)))
+            missed.append("%s: not measured" % name)
+            return
+        ok = value <= target
+        line = "- [%s] %s: %s (target <= %s %s)" % (
+            "met" if ok else "MISSED", name, fmt(value), fmt(target), unit)
+        if not ok and ceiling is not None:
+            line += "; enforced ceiling %s until then" % fmt(ceiling)
+            if value > ceiling:
+                line += ": EXCEEDED"
+                missed.append("%s: %s > ceiling %s" % (name, fmt(value), fmt(ceiling)))
+        elif not ok:
+            missed.append("%s: %s > %s" % (name, fmt(value), fmt(target)))
+        w(line)
+
+    def fmt(v):
+        return "%+.2f" % v if isinstance(v, float) and v != int(v) else "%+d" % v
+
     for label in ("libproxyproto v1", "libproxyproto v2"):
-        target(extra.get(label) is not None and extra[label] <= 2.0 if syscalls else None,
-               "%s: <= 2 extra system calls per connection (header with the connection): %s" % (
-                   label, "%+.2f" % extra[label] if label in extra else "-"))
+        counted("%s: extra system calls per connection (header with the connection)" % label,
+                extra.get(label) if syscalls else None, 2.0, "calls")
+    for label, target, ceiling in (("libproxyproto v1", 600, CEILING_V1),
+                                   ("libproxyproto v2", 300, CEILING_V2)):
+        counted("%s: extra instructions per connection" % label,
+                round(ins_extra[label]) if label in ins_extra else None,
+                target, "Ir", ceiling)
+    counted("/bin/true preloaded: extra instructions from exec to exit",
+            ir["true"][1] - ir["true"][0] if ir else None, 15000, "Ir")
+    counted("/bin/true preloaded: extra system calls",
+            sum(calls[1].values()) - sum(calls[0].values()) if calls else None, 10, "calls")
+    counted("open()+close() preloaded: extra instructions per cycle",
+            round(ir["openclose"][1] - ir["openclose"][0]) if ir else None, 10, "Ir")
+
+    w("")
+    if cfg.quick:
+        w("Timed targets (information only: one quick round cannot judge them, and"
+          " --enforce never looks at them):")
+    else:
+        w("Timed targets (judged over %d rounds; --enforce never looks at them):" % cfg.rounds)
+    w("")
+
+    def timed_target(ok, text):
+        if cfg.quick:
+            verdict = "info" if ok is not None else "not measured"
+        else:
+            verdict = "met" if ok else "MISSED" if ok is False else "not measured"
+        w("- [%s] %s" % (verdict, text))
     for label in ("libproxyproto v1", "libproxyproto v2"):
         r = ratios.get(("short", label))
         c = cpu_ratios.get(("short", label))
-        target(None if r is None else r >= 0.98,
+        timed_target(None if r is None else r >= 0.98,
                "%s: connections/s >= 0.98 of no proxy: %s (server CPU per connection: %s)" % (
                    label, "-" if r is None else "%.3f" % r, "-" if c is None else "%.3f" % c))
         r = ratios.get(("long", label))
         c = cpu_ratios.get(("long", label))
-        target(None if r is None else r >= 0.99,
+        timed_target(None if r is None else r >= 0.99,
                "%s: long-connection throughput >= 0.99 of no proxy: %s (server CPU per round trip: %s)" % (
                    label, "-" if r is None else "%.3f" % r, "-" if c is None else "%.3f" % c))
     for workload in ("short", "long"):
         lib = ratios.get((workload, "libproxyproto v2"))
         mm = ratios.get((workload, "go-mmproxy (v2)"))
-        target(None if lib is None or mm is None else lib > mm,
+        timed_target(None if lib is None or mm is None else lib > mm,
                "%s: ahead of go-mmproxy: %s vs %s" % (
                    workload, "-" if lib is None else "%.3f" % lib, "-" if mm is None else "%.3f" % mm))
     r = pre_ratio.get("openclose")
-    target(r is not None and r <= 1.02, "preloaded open/close within 2%%: %.3f (instructions: %s)" % (
-        r, "%.3f" % pre_ratio["openclose_ir"] if "openclose_ir" in pre_ratio else "-"))
+    timed_target(None if r is None else r <= 1.02,
+                 "preloaded open/close within 2%%: %s" % ("-" if r is None else "%.3f" % r))
     r = pre_ratio.get("spawn")
-    target(r is not None and r <= 1.05, "preloaded /bin/true start-up within 5%%: %.3f (instructions: %s)" % (
-        r, "%.3f" % pre_ratio["true_ir"] if "true_ir" in pre_ratio else "-"))
+    timed_target(None if r is None else r <= 1.05,
+                 "preloaded /bin/true start-up within 5%%: %s" % ("-" if r is None else "%.3f" % r))
     if cfg.skipped:
         w("")
         w("Skipped: " + "; ".join("%s: %s" % kv for kv in sorted(cfg.skipped.items())))
-    missed = ["%s: %+.2f system calls" % (k, v) for k, v in sorted(extra.items()) if v > 2.0]
     return "\n".join(lines), missed
 
 
@@ -740,9 +801,9 @@ def main():
                     help="LD_PRELOAD value for the servers under the library"
                     " (default: the build's lib/.libs/libproxyproto.so)")
     ap.add_argument("--enforce", action="store_true",
-                    help="fail when a deterministic target is missed (more than"
-                    " 2 extra system calls per proxied connection whose header"
-                    " arrived with it)")
+                    help="fail when a counted target (system calls, instructions:"
+                    " see the report's list) is missed or could not be counted;"
+                    " timed figures never fail the run")
     args = ap.parse_args()
     cfg = Config(args)
     routing = MmproxyRouting()
@@ -779,16 +840,7 @@ def main():
         print("bench: missing under CI=true: %s" % " ".join(sorted(set(cfg.missing_tools))))
         return 1
     if args.enforce and missed:
-        print("bench: deterministic target missed: " + "; ".join(missed))
-        return 1
-    if args.enforce and not syscalls:
-        print("bench: --enforce needs the system call counts (strace)")
-        return 1
-    if args.enforce and missed:
-        print("bench: deterministic target missed: " + "; ".join(missed))
-        return 1
-    if args.enforce and not syscalls:
-        print("bench: --enforce needs the system call counts (strace)")
+        print("bench: counted target missed: " + "; ".join(missed))
         return 1
     # Failed connections of the library's own variants and of the baselines
     # fail the run; go-mmproxy's are only reported (in the table).

@@ -290,6 +290,14 @@ valid("v2_then_v1_line", v2(0x21, 0x11, inet_block()) + b"PROXY UNKNOWN\r\n",
       *v2_facts(28, "proxy", "inet", "stream", tlvs=0))
 
 # ---- v2, invalid --------------------------------------------------------------------
+# The signature followed by any version but 2 (§2.2: only 2 is accepted).
+# No other protocol starts with the signature, so this is a broken header,
+# not data; the thirteenth byte alone decides it.
+for version in (0x0, 0x1, 0x3, 0xF):
+    invalid("v2_bad_version_%x" % version, v2(version << 4 | 0x1, 0x11, inet_block()),
+            "v2_bad_version")
+invalid("v2_bad_version_13_bytes", SIG + b"\x11", "v2_bad_version")
+invalid("v2_bad_version_then_data", SIG + b"\x00GET / HTTP/1.0\r\n\r\n", "v2_bad_version")
 invalid("v2_bad_command_2", v2(0x22, 0x11, inet_block()), "v2_bad_command")
 invalid("v2_bad_command_f", v2(0x2F, 0x00, b""), "v2_bad_command")
 # One per kind of bad family/transport byte.

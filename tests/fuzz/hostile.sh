@@ -7,7 +7,8 @@
 # crash nor hang, and a valid proxied connection afterwards is served.
 # PP_HOSTILE_SEED picks the sequence (printed, to replay a failure);
 # PP_HOSTILE_COUNT the connections per run.
-. "${PP_SRCDIR:?}/tests/integration/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 require_env LIBPROXYPROTO_SO PP_HELPERS PP_BUILDDIR
 
 SEED=${PP_HOSTILE_SEED:-$(date +%s)}

@@ -6,6 +6,9 @@
 //  - round trip: a header written from fields taken from the input parses
 //    back to the same fields, and the v1 and v2 headers written for the same
 //    addresses parse to the same addresses.
+//  - v1 readings: parse_v1 (quick reading first) answers exactly as the
+//    careful reading alone does, fields included, for the input and each of
+//    its prefixes up to a v1 line's length.
 #include "invariants.h"
 
 #include <cstdio>
@@ -143,9 +146,38 @@ void check_round_trip(const uint8_t *data, size_t size) {
   PP_REQUIRE(same_endpoint(h1.destination, h2.destination, addr_len), 1, 1);
 }
 
+void check_v1_readings(const uint8_t *data, size_t size) {
+  // A v1 line is read within its first 107 bytes: longer inputs only
+  // repeat the outcome of that prefix.
+  const size_t last = size < v1_max_length + 1 ? size : v1_max_length + 1;
+  for (size_t n = 0; n <= last; ++n) {
+    header quick, careful;
+    std::memset(&quick, 0x5A, sizeof quick);
+    std::memset(&careful, 0xA5, sizeof careful);
+    const parse_result a = parse_v1(data, n, &quick);
+    const parse_result b = parse_v1_careful(data, n, &careful);
+    PP_REQUIRE(a.status == b.status, a.status, b.status);
+    PP_REQUIRE(a.why == b.why, a.why, b.why);
+    PP_REQUIRE(a.length == b.length, a.length, b.length);
+    if (a.status != parse_status::complete) continue;
+    PP_REQUIRE(quick.version == careful.version && quick.cmd == careful.cmd &&
+                   quick.proto == careful.proto && quick.length == careful.length,
+               quick.length, careful.length);
+    PP_REQUIRE(quick.family == careful.family, quick.family, careful.family);
+    const size_t addr_len = quick.family == address_family::inet    ? 4
+                            : quick.family == address_family::inet6 ? 16
+                                                                     : 0;
+    if (addr_len == 0) continue;
+    PP_REQUIRE(same_endpoint(quick.source, careful.source, addr_len), n, 0);
+    PP_REQUIRE(same_endpoint(quick.destination, careful.destination, addr_len),
+               n, 1);
+  }
+}
+
 }  // namespace
 
 void check_invariants(const uint8_t *data, size_t size) {
+  check_v1_readings(data, size);
   check_parse(data, size, accept_v1_v2);
   check_parse(data, size, accept_v1);
   check_parse(data, size, accept_v2);

@@ -6,7 +6,10 @@
 # definite leaks) or on a wrong answer.
 # Not in `make check` (slow); .ci/stages/11-valgrind.sh runs it with
 #   make check TESTS=tests/fuzz/valgrind.sh
-. "${PP_SRCDIR:?}/tests/integration/common.sh"
+# spid is set through pp_bg_preloaded.
+# shellcheck disable=SC2154
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 require_env LIBPROXYPROTO_SO PP_HELPERS PP_BUILDDIR
 require_tool valgrind nc timeout python3
 require_openbsd_nc
@@ -16,11 +19,9 @@ COUNT=${PP_VALGRIND_HOSTILE_COUNT:-100}
 echo "# hostile seed $SEED, $COUNT connections"
 out="$PP_TMP/server"
 vlog="$PP_TMP/valgrind.log"
-pp_bg spid timeout 120 env LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
-  LIBPROXYPROTO_TIMEOUT=5000 \
+pp_bg_preloaded spid "$LIBPROXYPROTO_SO" 120 "$out" LIBPROXYPROTO_TIMEOUT=5000 -- \
   valgrind --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite \
-  --track-origins=yes --log-file="$vlog" "$PP_HELPERS/pp_server" --count 0 \
-  >"$out" 2>"$out.err"
+  --track-origins=yes --log-file="$vlog" "$PP_HELPERS/pp_server" --count 0
 pp_wait_for_line "$out" '^port [0-9]+$' 60 "$spid" || pp_fatal "server did not start"
 port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$out")
 

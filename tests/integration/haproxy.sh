@@ -10,20 +10,17 @@
 # pid, port, hpid, spid, sport are set through pp_bg/pp_start_server.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO PP_HELPERS
-# haproxy lives in /usr/sbin, which a non-root PATH may lack.
-PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy nc timeout od
-require_openbsd_nc
+pp_require_haproxy
+require_tool od
 [ -x "$PP_HELPERS/pp_server" ] || pp_fatal "$PP_HELPERS/pp_server not built"
 [ -f "$LIBPROXYPROTO_SO" ] || pp_fatal "$LIBPROXYPROTO_SO not built"
 [ -f "$LIBPROXYPROTO_CONNECT_SO" ] || pp_fatal "$LIBPROXYPROTO_CONNECT_SO not built"
 
-CLIENT_PRELOAD="$LIBPROXYPROTO_CONNECT_SO${LD_PRELOAD:+:$LD_PRELOAD}"
-echo "# $(haproxy -v 2>&1 | head -n1)"
+CLIENT_PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_CONNECT_SO")
 
 HAVE_IPV6=0
 if pp_require_ipv6; then HAVE_IPV6=1; fi
@@ -48,8 +45,6 @@ fi
 
 declare -A SPID SPORT HPORT FAM EXTRA SRVOPTS BINDOPTS
 NAMES=()
-cfg=$PP_TMP/haproxy.cfg
-ready_port=
 
 # One pp_server per case, serving exactly one connection. The raw-* case runs
 # it without the library, to see the header HAProxy really sends.
@@ -73,68 +68,32 @@ for c in "${CASES[@]}"; do
   BINDOPTS[$name]=$bindopts
 done
 
-# write_cfg: the configuration, with fresh free ports for HAProxy to bind.
-write_cfg() {
+# haproxy_sections: one listener per case, on fresh free ports (called for
+# each configuration pp_haproxy_config writes).
+# shellcheck disable=SC2317 # run by pp_haproxy_config
+haproxy_sections() {
   local name
-  ready_port=$(pp_free_port)
-  cat >"$cfg" <<EOF
-global
-    maxconn 64
-    log stderr format raw local0 err
-
-defaults
-    mode tcp
-    log global
-    timeout connect 5s
-    timeout client 5s
-    timeout server 5s
-
-# Readiness probe: accepts TCP connections and closes them at once, so that
-# probing it never opens a connection to a pp_server.
-listen ready
-    bind 127.0.0.1:$ready_port
-    tcp-request connection reject
-EOF
   for name in "${NAMES[@]}"; do
     HPORT[$name]=$(pp_free_port)
-    {
-      echo
-      echo "listen $name"
-      if [ "${FAM[$name]}" = 6 ]; then
-        echo "    bind [::1]:${HPORT[$name]} ${BINDOPTS[$name]}"
-      else
-        echo "    bind 127.0.0.1:${HPORT[$name]} ${BINDOPTS[$name]}"
-      fi
-      if [ -n "${EXTRA[$name]}" ]; then
-        echo "    ${EXTRA[$name]}"
-      fi
-      echo "    server s1 127.0.0.1:${SPORT[$name]} ${SRVOPTS[$name]}"
-    } >>"$cfg"
-  done
-}
-
-# start_haproxy: start it and wait (bounded) until it accepts connections.
-# HAProxy binds every listener before it serves any, so the probe port stands
-# for all of them. Returns 1 if it exited (or hung) instead.
-start_haproxy() {
-  local end
-  pp_bg hpid timeout 60 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
-  end=$((SECONDS + PP_DEADLINE))
-  until timeout 2 nc -z 127.0.0.1 "$ready_port" 2>/dev/null; do
-    if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
-      pp_stop "$hpid"
-      return 1
+    echo
+    echo "listen $name"
+    if [ "${FAM[$name]}" = 6 ]; then
+      echo "    bind [::1]:${HPORT[$name]} ${BINDOPTS[$name]}"
+    else
+      echo "    bind 127.0.0.1:${HPORT[$name]} ${BINDOPTS[$name]}"
     fi
-    sleep 0.05
+    if [ -n "${EXTRA[$name]}" ]; then
+      echo "    ${EXTRA[$name]}"
+    fi
+    echo "    server s1 127.0.0.1:${SPORT[$name]} ${SRVOPTS[$name]}"
   done
-  return 0
 }
 
-write_cfg
+pp_haproxy_config haproxy_sections
 echo "# haproxy configuration:"
-sed 's/^/#   /' "$cfg"
+sed 's/^/#   /' "$PP_HAPROXY_CFG"
 
-if haproxy -c -f "$cfg" >"$PP_TMP/haproxy-check.log" 2>&1; then
+if haproxy -c -f "$PP_HAPROXY_CFG" >"$PP_TMP/haproxy-check.log" 2>&1; then
   pp_ok "haproxy -c accepts the configuration (send-proxy, send-proxy-v2, proxy-v2-options unique-id,crc32c, accept-proxy)"
 else
   pp_not_ok "haproxy -c accepts the configuration"
@@ -142,19 +101,8 @@ else
   pp_finish
 fi
 
-started=0
-for try in 1 2 3 4 5; do
-  if start_haproxy; then
-    started=1
-    break
-  fi
-  # A port taken by another process meanwhile: new ports, new try.
-  grep -qi 'cannot bind' "$PP_TMP/haproxy.log" || break
-  echo "# haproxy could not bind a port (try $try); trying other ports"
-  write_cfg
-done
-if [ "$started" != 1 ]; then
-  pp_dump "$PP_TMP/haproxy.log"
+if ! pp_haproxy_start hpid haproxy_sections; then
+  pp_dump "$PP_HAPROXY_LOG"
   pp_fatal "haproxy did not start listening"
 fi
 pp_ok "haproxy started and listens"

@@ -9,8 +9,8 @@
 # spid and sport are set through pp_start_server.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO PP_HELPERS
 require_tool nc timeout od
@@ -19,8 +19,8 @@ require_openbsd_nc
 [ -f "$LIBPROXYPROTO_SO" ] || pp_fatal "$LIBPROXYPROTO_SO not built"
 [ -f "$LIBPROXYPROTO_CONNECT_SO" ] || pp_fatal "$LIBPROXYPROTO_CONNECT_SO not built"
 
-SERVER_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}"
-CLIENT_PRELOAD="$LIBPROXYPROTO_CONNECT_SO${LD_PRELOAD:+:$LD_PRELOAD}"
+SERVER_PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_SO")
+CLIENT_PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_CONNECT_SO")
 V2_SIG=0d0a0d0a000d0a515549540a
 
 HAVE_IPV6=0

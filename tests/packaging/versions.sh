@@ -6,8 +6,8 @@
 # tool can make them (debian/changelog, read by dpkg before configure runs,
 # and the spec's %changelog).
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 
 require_env PP_SRCDIR PP_BUILDDIR
 require_tool sed head

@@ -8,8 +8,8 @@
 # spid is set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 # shellcheck source=tests/prefork/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 require_tool apache2 awk
@@ -51,7 +51,7 @@ CONF
   pp_bg spid timeout 90 env LD_PRELOAD="$PRELOAD" \
     LIBPROXYPROTO_TIMEOUT=$PF_TIMEOUT_MS APACHE_RUN_DIR="$dir" \
     apache2 -f "$dir/apache2.conf" -DFOREGROUND
-  wait_listen "$port" "$spid" || pp_fatal "apache2 ($mpm) did not start: $(cat "$dir/error.log" 2>/dev/null)"
+  pp_wait_for_port "$port" "$spid" || pp_fatal "apache2 ($mpm) did not start: $(cat "$dir/error.log" 2>/dev/null)"
   # The children up before the first client.
   local end=$((SECONDS + 10)) pid
   until pid=$(cat "$dir/apache2.pid" 2>/dev/null) &&

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Shared by the tests in tests/prefork/ (sourced after
-# tests/integration/common.sh): the client rounds and their checks.
+# tests/lib/common.sh): the client rounds and their checks.
 # shellcheck disable=SC2034
 
 require_env LIBPROXYPROTO_SO PP_PREFORK PP_HELPERS
@@ -10,7 +10,7 @@ done
 [ -f "$LIBPROXYPROTO_SO" ] || pp_fatal "$LIBPROXYPROTO_SO not built"
 PREFORK_SERVER=$PP_PREFORK/prefork_server
 PREFORK_CLIENT=$PP_PREFORK/prefork_client
-PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}"
+PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_SO")
 PATH=$PATH:/usr/sbin:/sbin
 
 # The library's header timeout in these tests, and how long a silent client
@@ -21,20 +21,6 @@ PF_SILENT_MS=1800
 PF_BOUND_MS=${PF_BOUND_MS:-1500}
 PF_ROUNDS=${PF_ROUNDS:-3}
 PF_CONCURRENCY=${PF_CONCURRENCY:-20}
-
-# wait_listen PORT PID: wait (bounded) until a TCP socket listens on PORT.
-wait_listen() {
-  local hex end
-  hex=$(printf ':%04X' "$1")
-  end=$((SECONDS + 20))
-  until awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' \
-    /proc/net/tcp; do
-    if [ "$SECONDS" -ge "$end" ] || ! kill -0 "$2" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.05
-  done
-}
 
 # pf_clients NAME PORT [client args]: rounds of late, split and silent
 # clients; checks that every one passed. Leaves the result line in PF_RESULT

@@ -9,8 +9,8 @@
 # spid is set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 # shellcheck source=tests/prefork/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 require_tool gunicorn python3
@@ -28,7 +28,7 @@ pp_bg spid timeout 90 env LD_PRELOAD="$PRELOAD" \
   --bind "127.0.0.1:$port" --access-logfile "$dir/access.log" \
   --access-logformat 'access %(h)s "%(r)s" %(s)s' --log-level debug \
   --error-logfile "$dir/error.log" --pid "$dir/gunicorn.pid" wsgi_app:app
-wait_listen "$port" "$spid" || pp_fatal "gunicorn did not start: $(cat "$dir/error.log" 2>/dev/null)"
+pp_wait_for_port "$port" "$spid" || pp_fatal "gunicorn did not start: $(cat "$dir/error.log" 2>/dev/null)"
 end=$((SECONDS + 10))
 until [ "$(grep -c 'Booting worker' "$dir/error.log" 2>/dev/null || true)" -ge 3 ] ||
   [ "$SECONDS" -ge "$end" ]; do sleep 0.05; done

@@ -7,8 +7,8 @@
 # spid is set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 # shellcheck source=tests/prefork/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 require_tool nginx awk
@@ -43,7 +43,7 @@ CONF
   pp_bg spid timeout 60 env LD_PRELOAD="$PRELOAD" \
     LIBPROXYPROTO_TIMEOUT=$PF_TIMEOUT_MS nginx -p "$dir" -c "$dir/nginx.conf" \
     -e "$dir/error.log"
-  wait_listen "$port" "$spid" || pp_fatal "nginx did not start: $(cat "$dir/error.log")"
+  pp_wait_for_port "$port" "$spid" || pp_fatal "nginx did not start: $(cat "$dir/error.log")"
   # Both workers up before the first client.
   local end=$((SECONDS + 10))
   until [ "$(pgrep -c -P "$(cat "$dir/nginx.pid" 2>/dev/null || echo 0)" 2>/dev/null || true)" -ge 2 ] ||

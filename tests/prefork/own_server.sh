@@ -13,8 +13,8 @@
 # spid is set through pp_bg.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 # shellcheck source=tests/prefork/common.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 

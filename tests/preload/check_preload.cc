@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netinet/tcp.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -349,6 +350,27 @@ START_TEST(large_v2_tlv_header_is_read_whole) {
 }
 END_TEST
 
+// The largest header (16 + 65535 bytes: two segments on loopback), then
+// data and the client's FIN at once, as a short request-response client
+// sends them. The FIN may be seen between the reader's look at the first
+// segment and its next one; the complete header must still be taken.
+START_TEST(largest_header_followed_by_fin_is_read_whole) {
+  constexpr int rounds = 24;
+  server s = start_server({}, {"--count", "24"});
+  bytes tlv = {0xE0, 0xFF, 0xF0};  // custom type filling the 65535 bytes
+  tlv.resize(3 + (65535 - 12 - 3), 0x5A);
+  const bytes h = make_header(hdr_version::v2, "8.8.4.4", 53, "127.0.0.1", 80, tlv);
+  ck_assert_uint_eq(h.size(), 16 + 65535);
+  for (int i = 0; i < rounds; ++i) {
+    const std::string line = exchange(s, concat(h, payload));
+    ck_assert_msg(!line.empty(), "round %d: the connection was dropped", i);
+    expect_contains(line, "accept=inet 8.8.4.4 53");
+    expect_data(line, payload);
+  }
+  stop_server(s);
+}
+END_TEST
+
 START_TEST(v2_with_valid_crc32c_is_accepted) {
   server s = start_server({}, {"--count", "1"});
   const std::string line = exchange(
@@ -449,6 +471,17 @@ START_TEST(v2_bad_family_is_dropped) {
   bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
   h[13] = 0x13;
   expect_dropped({}, concat(h, payload));
+}
+END_TEST
+
+// §2.2: only version 2 is accepted; the signature starts no other
+// protocol, so a signature followed by another version is a broken header.
+START_TEST(v2_other_version_is_dropped) {
+  for (unsigned version : {0x0u, 0x1u, 0x3u, 0xFu}) {
+    bytes h = make_header(hdr_version::v2, "8.8.8.8", 4321, "127.0.0.1", 80);
+    h[12] = static_cast<uint8_t>(version << 4 | 0x1u);
+    expect_dropped({}, concat(h, payload));
+  }
 }
 END_TEST
 
@@ -899,6 +932,60 @@ START_TEST(nonblocking_accept4_never_says_eagain_with_a_complete_connection) {
 }
 END_TEST
 
+// Under must-use a silent client makes the library defer the listener's
+// next connections (TCP_DEFER_ACCEPT), but never for less time than the
+// application asked for itself; and it does set it when the application
+// did not.
+int defer_accept_after_a_silent_client(const library &lib, int app_seconds) {
+  int port;
+  const int listener = tcp_listener(true, &port);
+  const int silent = connect_port(port);  // queued before the deferral is set
+  if (app_seconds > 0)
+    ck_assert_int_eq(setsockopt(listener, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                                &app_seconds, sizeof app_seconds), 0);
+  const int64_t end = monotonic_ms() + 3000;
+  bool closed = false;
+  while (!closed && monotonic_ms() < end) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    ck_assert_int_eq(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len, 0), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    pollfd p{silent, POLLIN, 0};
+    closed = poll(&p, 1, 20) == 1;  // dropped by the library
+  }
+  ck_assert_msg(closed, "the silent client was not dropped");
+  int value = -1;
+  socklen_t len = sizeof value;
+  ck_assert_int_eq(getsockopt(listener, IPPROTO_TCP, TCP_DEFER_ACCEPT, &value, &len), 0);
+  close(silent);
+  close(listener);
+  return value;
+}
+
+START_TEST(application_defer_accept_is_never_lowered) {
+  setenv("LIBPROXYPROTO_TIMEOUT", "100", 1);
+  setenv("LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER", "1", 1);
+  const library lib = open_library();
+  int set_by_app = 0;
+  {
+    // What the kernel reports for 60 s (it rounds to its retransmit steps).
+    int port;
+    const int probe = tcp_listener(false, &port);
+    const int sixty = 60;
+    setsockopt(probe, IPPROTO_TCP, TCP_DEFER_ACCEPT, &sixty, sizeof sixty);
+    socklen_t len = sizeof set_by_app;
+    getsockopt(probe, IPPROTO_TCP, TCP_DEFER_ACCEPT, &set_by_app, &len);
+    close(probe);
+  }
+  ck_assert_int_ge(set_by_app, 60);
+  const int kept = defer_accept_after_a_silent_client(lib, 60);
+  ck_assert_msg(kept >= set_by_app,
+                "TCP_DEFER_ACCEPT lowered from %d to %d", set_by_app, kept);
+  const int set = defer_accept_after_a_silent_client(lib, 0);
+  ck_assert_msg(set >= 1, "TCP_DEFER_ACCEPT not set after a silent client: %d", set);
+}
+END_TEST
+
 START_TEST(close_range_forgets_records) {
   const library lib = open_library();
   int port;
@@ -1053,6 +1140,7 @@ Suite *preload_suite() {
       {"valid", following_bytes_that_look_like_a_header_are_data},
       {"valid", large_v2_tlv_header_is_read_whole},
       {"valid", v2_with_valid_crc32c_is_accepted},
+      {"valid", largest_header_followed_by_fin_is_read_whole},
       {"real_address", no_header_passes_through},
       {"real_address", v1_unknown_keeps_real_address},
       {"real_address", v2_local_keeps_real_address},
@@ -1062,6 +1150,7 @@ Suite *preload_suite() {
       {"dropped", v1_without_crlf_in_107_bytes_is_dropped},
       {"dropped", v2_bad_family_is_dropped},
       {"dropped", v2_crc32c_mismatch_is_dropped},
+      {"dropped", v2_other_version_is_dropped},
       {"dropped", missing_header_under_must_use_is_dropped},
       {"dropped", partial_header_at_timeout_is_dropped},
       {"timing", split_v2_header_is_assembled},
@@ -1084,6 +1173,7 @@ Suite *preload_suite() {
       {"head_of_line", silent_client_is_dropped_under_must_use},
       {"direct", nonblocking_accept4_never_says_eagain_with_a_complete_connection},
       {"direct", close_range_forgets_records},
+      {"direct", application_defer_accept_is_never_lowered},
       {"direct", unix_listener_reports_the_header_source},
       {"direct", unix_event_loop_is_woken_for_a_late_header},
   };

@@ -18,42 +18,24 @@
 # Variables named in pp_bg/ls_start calls are set there.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/servers/common.sh
-. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/servers.sh
+. "$PP_LIB_DIR/servers.sh"
 
-PATH=$PATH:/usr/sbin:/sbin
-require_tool haproxy nginx python3 node socat erl erlc nc timeout awk
-require_openbsd_nc
+pp_require_haproxy
+require_tool nginx python3 node socat erl erlc awk
 APPS=$PP_SRCDIR/tests/servers/apps
-PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}"
-echo "# $(haproxy -v 2>&1 | head -n1)"
 echo "# $(nginx -v 2>&1) / $(python3 --version 2>&1) / node $(node --version) / $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/socat \1/p')"
-
-# wait_listen PORT PID: wait (bounded) until a TCP socket listens on PORT.
-wait_listen() {
-  local hex end
-  hex=$(printf ':%04X' "$1")
-  end=$((SECONDS + 20))
-  until awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' \
-    /proc/net/tcp; do
-    if [ "$SECONDS" -ge "$end" ] || ! kill -0 "$2" 2>/dev/null; then
-      return 1
-    fi
-    sleep 0.05
-  done
-}
 
 declare -A PORT PID HPORT
 NAMES=(nginx asyncio node socat erlang unix)
 
 # ---- the applications, each under the library -----------------------------
 start_app() {
-  local name=$1 out=$PP_TMP/$1.log
+  local name=$1
   shift
-  pp_bg "PID[$name]" timeout 120 env LD_PRELOAD="$PRELOAD" "$@" \
-    >"$out" 2>"$out.err"
+  pp_bg_preloaded "PID[$name]" "$LIBPROXYPROTO_SO" 120 "$PP_TMP/$name.log" -- "$@"
 }
 
 PORT[nginx]=$(pp_free_port)
@@ -96,13 +78,14 @@ start_app socat socat "TCP-LISTEN:${PORT[socat]},bind=127.0.0.1,reuseaddr,fork" 
 PORT[erlang]=$(pp_free_port)
 erlc -o "$PP_TMP" "$APPS/echo.erl" >"$PP_TMP/erlc.log" 2>&1 ||
   pp_fatal "erlc failed: $(cat "$PP_TMP/erlc.log")"
-start_app erlang erl -noshell -pa "$PP_TMP" -eval "echo:start(${PORT[erlang]})"
+start_app erlang ERL_CRASH_DUMP="$PP_TMP/erl_crash.dump" erl -noshell -pa "$PP_TMP" \
+  -eval "echo:start(${PORT[erlang]})"
 
 ls_start "PID[unix]" PORT[unix] "$PP_TMP/unix.log" LIBPROXYPROTO_TIMEOUT=2000 -- \
   --mode epoll --unix "$PP_TMP/app.sock" --count 1 --read-timeout 3
 
 for name in nginx asyncio node socat erlang; do
-  if wait_listen "${PORT[$name]}" "${PID[$name]}"; then
+  if pp_wait_for_port "${PORT[$name]}" "${PID[$name]}" 20; then
     pp_ok "$name listens under the library"
   else
     pp_not_ok "$name listens under the library"
@@ -111,51 +94,20 @@ for name in nginx asyncio node socat erlang; do
 done
 
 # ---- HAProxy in front ------------------------------------------------------
-cfg=$PP_TMP/haproxy.cfg
-write_cfg() {
+# app_sections: a listener per application, sending PROXY v2 to it.
+# shellcheck disable=SC2317 # run by pp_haproxy_config
+app_sections() {
   local name server
-  ready_port=$(pp_free_port)
-  cat >"$cfg" <<CONF
-global
-    maxconn 64
-    log stderr format raw local0 err
-defaults
-    mode tcp
-    log global
-    timeout connect 5s
-    timeout client 5s
-    timeout server 5s
-listen ready
-    bind 127.0.0.1:$ready_port
-    tcp-request connection reject
-CONF
   for name in "${NAMES[@]}"; do
     HPORT[$name]=$(pp_free_port)
     server=127.0.0.1:${PORT[$name]}
     [ "$name" = unix ] && server=unix@${PORT[unix]}
     printf 'listen %s\n    bind 127.0.0.1:%s\n    server s1 %s send-proxy-v2\n' \
-      "$name" "${HPORT[$name]}" "$server" >>"$cfg"
+      "$name" "${HPORT[$name]}" "$server"
   done
 }
-start_haproxy() {
-  local end
-  pp_bg hpid timeout 120 haproxy -db -f "$cfg" >"$PP_TMP/haproxy.log" 2>&1
-  end=$((SECONDS + PP_DEADLINE))
-  until timeout 2 nc -z 127.0.0.1 "$ready_port" 2>/dev/null; do
-    if ! kill -0 "$hpid" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
-      pp_stop "$hpid"
-      return 1
-    fi
-    sleep 0.05
-  done
-}
-started=0
-for try in 1 2 3; do
-  write_cfg
-  if start_haproxy; then started=1; break; fi
-  echo "# haproxy did not start (try $try)"
-done
-[ "$started" = 1 ] || { pp_dump "$PP_TMP/haproxy.log"; pp_fatal "haproxy did not start"; }
+pp_haproxy_start hpid app_sections ||
+  { pp_dump "$PP_HAPROXY_LOG"; pp_fatal "haproxy did not start"; }
 
 # client NAME PAYLOAD: nc from 127.0.0.2:CPORT through HAProxy to NAME.
 client() {
@@ -171,12 +123,23 @@ slow_writer() {
   printf '%s' "$1"
   sleep 0.5
 }
+# Like pp_run_client_cport, it tries another source port when the chosen
+# one was taken meanwhile (pp_free_port's ports are free only a moment).
 slow_client() {
-  PP_CPORT=$(pp_free_port)
-  PP_RC=0
-  slow_writer "$2" | timeout "$PP_DEADLINE" nc -N -s 127.0.0.2 -p "$PP_CPORT" \
-    127.0.0.1 "${HPORT[$1]}" >"$PP_TMP/$1.cout" 2>"$PP_TMP/$1.cerr" || PP_RC=$?
-  echo "# $1: client from 127.0.0.2 port $PP_CPORT, exit $PP_RC, got: $(head -c 200 "$PP_TMP/$1.cout" | tr '\n' '|')"
+  local try
+  for try in 1 2 3 4 5; do
+    PP_CPORT=$(pp_free_port)
+    PP_RC=0
+    slow_writer "$2" | timeout "$PP_DEADLINE" nc -N -s 127.0.0.2 -p "$PP_CPORT" \
+      127.0.0.1 "${HPORT[$1]}" >"$PP_TMP/$1.cout" 2>"$PP_TMP/$1.cerr" || PP_RC=$?
+    if [ "$PP_RC" -ne 0 ] && [ "$try" -lt 5 ] &&
+      grep -q 'Address already in use' "$PP_TMP/$1.cerr"; then
+      echo "# $1: source port $PP_CPORT was taken meanwhile; trying another"
+      continue
+    fi
+    break
+  done
+  echo "# $1: client from 127.0.0.2 port $PP_CPORT, exit $PP_RC, got: $(head -c 200 "$PP_TMP/$1.cout" | tr '\n' '|') $(head -c 200 "$PP_TMP/$1.cerr" | tr '\n' '|')"
 }
 
 # app_reports NAME FILE: FILE (bounded wait) shows "peer 127.0.0.2 CPORT".

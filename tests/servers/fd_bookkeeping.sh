@@ -5,13 +5,13 @@
 # numbers by dup2(), and right in child and parent after fork().
 # Expected to FAIL on a library that does not interpose close_range().
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/servers/common.sh
-. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/servers.sh
+. "$PP_LIB_DIR/servers.sh"
 
 rc=0
-timeout 60 env LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \
+timeout 60 env LD_PRELOAD="$(pp_preload_value "$LIBPROXYPROTO_SO")" \
   LIBPROXYPROTO_TIMEOUT=1000 "$PP_SERVERS/fd_bookkeeping" \
   >"$PP_TMP/fd.out" 2>"$PP_TMP/fd.err" || rc=$?
 while IFS= read -r line; do

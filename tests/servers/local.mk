@@ -20,9 +20,10 @@ pp_servers_scripts = \
 	tests/servers/split.sh \
 	tests/servers/fd_bookkeeping.sh \
 	tests/servers/unix.sh \
-	tests/servers/apps.sh
+	tests/servers/apps.sh \
+	tests/servers/erlang_accept.sh
 TESTS += $(pp_servers_scripts)
-EXTRA_DIST += $(pp_servers_scripts) tests/servers/common.sh \
+EXTRA_DIST += $(pp_servers_scripts) tests/servers/flood_body.sh \
 	tests/servers/apps/asyncio_server.py tests/servers/apps/net_server.js \
 	tests/servers/apps/echo.erl
 AM_TESTS_ENVIRONMENT += PP_SERVERS='$(abs_top_builddir)/tests/servers'; \

@@ -11,10 +11,10 @@
 # spid, sport are set through ls_start.
 # shellcheck disable=SC2154
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/servers/common.sh
-. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/servers.sh
+. "$PP_LIB_DIR/servers.sh"
 
 ls_start spid sport "$PP_TMP/split.out" LIBPROXYPROTO_TIMEOUT=1500 -- \
   --mode blocking --count 6

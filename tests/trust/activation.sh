@@ -5,10 +5,10 @@
 # the process has not asked for the library. It must then stay inert unless
 # `programs` names it; with `programs` set, only the named programs act.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/trust/common_trust.sh
-. "$(cd "$(dirname "$0")" && pwd)/common_trust.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/trust.sh
+. "$PP_LIB_DIR/trust.sh"
 require_env PP_SRCDIR PP_BUILDDIR
 
 SYSTEM_WIDE="$PP_TMP/libsystemwide.so"
@@ -100,7 +100,7 @@ for cfg in "$SHIPPED" "$named"; do
       >"$PP_TMP/$p.ref.out" 2>"$PP_TMP/$p.ref.err" || rc=$?
     rc2=0
     timeout "$PP_DEADLINE" env "${TR_CLEAN[@]}" LC_ALL=C LIBPROXYPROTO_CONFIG="$cfg" \
-      LD_PRELOAD="$SYSTEM_WIDE" "${cmd[@]}" >"$PP_TMP/$p.out" 2>"$PP_TMP/$p.err" || rc2=$?
+      LD_PRELOAD="$(pp_preload_value "$SYSTEM_WIDE")" "${cmd[@]}" >"$PP_TMP/$p.out" 2>"$PP_TMP/$p.err" || rc2=$?
     label="system-wide, $(basename "$cfg"): ${cmd[*]}"
     pp_expect_eq "$label: exit status" "$rc2" "$rc"
     pp_check "$label: same stdout" cmp -s "$PP_TMP/$p.ref.out" "$PP_TMP/$p.out"

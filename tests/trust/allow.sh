@@ -4,10 +4,10 @@
 # bytes reach the application), or is dropped under must-use. Invalid lists
 # trust nobody and are reported once.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/trust/common_trust.sh
-. "$(cd "$(dirname "$0")" && pwd)/common_trust.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/trust.sh
+. "$PP_LIB_DIR/trust.sh"
 
 # IPv4: the client binds 127.0.0.1 or 127.0.0.2 (both loopback on Linux).
 tr_case "no allow: every peer trusted" proxied 127.0.0.1

@@ -3,10 +3,10 @@
 # overriding it key by key, and unusable files failing closed, reported
 # once: on stderr under debug, to syslog (/dev/log) otherwise.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/trust/common_trust.sh
-. "$(cd "$(dirname "$0")" && pwd)/common_trust.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/trust.sh
+. "$PP_LIB_DIR/trust.sh"
 
 conf() {  # conf NAME LINES...: a configuration file; prints its path
   local f="$PP_TMP/$1.conf"
@@ -109,7 +109,7 @@ syslog_case() {
   pp_bg spid timeout 30 unshare -m sh -c '
       mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 &&
       ln -s "$1" /dev/log && shift && exec "$@"' sh "$sock" \
-    env "${TR_CLEAN[@]}" LIBPROXYPROTO_CONFIG="$f" LD_PRELOAD="$LIBPROXYPROTO_SO" \
+    env "${TR_CLEAN[@]}" LIBPROXYPROTO_CONFIG="$f" LD_PRELOAD="$(pp_preload_value "$LIBPROXYPROTO_SO")" \
     "$PP_HELPERS/pp_server" --count 2 >"$out" 2>"$out.err"
   pp_wait_for_line "$out" '^port [0-9]+$' "$PP_DEADLINE" "$spid" ||
     pp_fatal "pp_server did not start in the namespace: $(cat "$out.err")"

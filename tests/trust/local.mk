@@ -15,26 +15,6 @@ AM_TESTS_ENVIRONMENT += \
 	PP_SYSTEM_CONFIG='$(sysconfdir)/libproxyproto.conf'; \
 	export LIBPROXYPROTO_CONFIG PP_SYSTEM_CONFIG;
 
-if ENABLE_TESTS
-# Unit tests of the pure pieces, one suite each, and of the capture's
-# secure-mode branch.
-check_PROGRAMS += tests/trust/check_trust
-tests_trust_check_trust_SOURCES = \
-	tests/trust/check_trust.h \
-	tests/trust/check_trust_main.cc \
-	tests/trust/check_address_list.cc \
-	tests/trust/check_port_list.cc \
-	tests/trust/check_config_text.cc \
-	tests/trust/check_setting_sources.cc \
-	tests/trust/check_activation_rule.cc \
-	tests/trust/check_captured_environment.cc \
-	lib/settings/captured_environment.h \
-	lib/settings/captured_environment.cc
-tests_trust_check_trust_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
-tests_trust_check_trust_LDADD = lib/libproxyproto_core.la $(CHECK_LIBS)
-TESTS += tests/trust/check_trust
-endif
-
 # A server linked against libproxyproto.so (DT_NEEDED) rather than
 # preloaded: ld.so ignores LD_PRELOAD paths in set-user-ID programs, so the
 # setuid test runs a copy of this one. -no-install: a real binary with the
@@ -51,4 +31,4 @@ pp_trust_scripts = \
 	tests/trust/activation.sh \
 	tests/trust/secure.sh
 TESTS += $(pp_trust_scripts)
-EXTRA_DIST += $(pp_trust_scripts) tests/trust/common_trust.sh
+EXTRA_DIST += $(pp_trust_scripts)

@@ -3,10 +3,10 @@
 # on a listed port is served; the other is untouched even under must-use.
 # An invalid list serves nothing and is reported once.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/trust/common_trust.sh
-. "$(cd "$(dirname "$0")" && pwd)/common_trust.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/trust.sh
+. "$PP_LIB_DIR/trust.sh"
 
 # two_listeners NAME PORTS-VALUE PAYLOAD [ENV...]: pp_server with two
 # listeners on free ports FIRST and SECOND (the words in PORTS-VALUE are

@@ -7,10 +7,10 @@
 # checks that it did, in /proc/PID/auxv. The same copy started by root
 # (no AT_SECURE) with the same environment is the control.
 set -eu
-# shellcheck source=tests/integration/common.sh
-. "$(cd "$(dirname "$0")/../integration" && pwd)/common.sh"
-# shellcheck source=tests/trust/common_trust.sh
-. "$(cd "$(dirname "$0")" && pwd)/common_trust.sh"
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/lib/trust.sh
+. "$PP_LIB_DIR/trust.sh"
 require_env PP_BUILDDIR PP_SRCDIR PP_SYSTEM_CONFIG
 require_tool setpriv od pgrep
 

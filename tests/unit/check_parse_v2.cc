@@ -317,8 +317,9 @@ START_TEST(bad_command) {
 }
 END_TEST
 
-// §2.2: the version nibble must be 2; a signature followed by any other
-// version is not a header this receiver knows, through either entry point.
+// §2.2: the version nibble must be 2. The signature starts no other
+// protocol, so a signature followed by any other version is an invalid
+// header (dropped), decided from the 13th byte, through either entry point.
 START_TEST(version_other_than_2) {
   const unsigned version = static_cast<unsigned>(_i);
   if (version == 2) return;
@@ -326,10 +327,13 @@ START_TEST(version_other_than_2) {
   const bytes in = v2(ver_cmd, 0x11, inet_block());
   for (size_t n = 13; n <= in.size(); ++n) {
     const parsed direct = parse_guarded(in.data(), n, accept_v1_v2, entry::v2);
-    expect_status(direct, parse_status::not_proxy, printable(in));
+    expect_invalid(direct, defect::v2_bad_version, printable(in));
     const parsed detected = parse_guarded(in.data(), n, accept_v1_v2);
-    expect_status(detected, parse_status::not_proxy, printable(in));
+    expect_invalid(detected, defect::v2_bad_version, printable(in));
   }
+  // Only the signature so far: the version is still to come.
+  const parsed twelve = parse_guarded(in.data(), 12, accept_v1_v2);
+  expect_status(twelve, parse_status::need_more, printable(in));
 }
 END_TEST
 

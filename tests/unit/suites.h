@@ -17,15 +17,34 @@
 
 #include "core/proxy_header.h"
 
-Suite *make_detect_suite(void);
+// One suite per unit, named after it (tests/unit/check_<unit>.cc tests
+// lib/core/<unit>.h); the corpus suite replays tests/corpus through
+// parse_header.
+Suite *make_parse_header_suite(void);
 Suite *make_parse_v1_suite(void);
 Suite *make_parse_v2_suite(void);
 Suite *make_inet_text_suite(void);
-Suite *make_writer_suite(void);
-Suite *make_sockaddr_suite(void);
-Suite *make_crc32c_tlv_suite(void);
-Suite *make_settings_suite(void);
+Suite *make_header_writer_suite(void);
+Suite *make_sockaddr_convert_suite(void);
+Suite *make_crc32c_suite(void);
+Suite *make_tlv_suite(void);
+Suite *make_setting_values_suite(void);
+Suite *make_address_list_suite(void);
+Suite *make_port_list_suite(void);
+Suite *make_config_text_suite(void);
+Suite *make_setting_sources_suite(void);
+Suite *make_activation_rule_suite(void);
+Suite *make_tlv_setting_suite(void);
 Suite *make_corpus_suite(void);
+
+// Compares a std::string result with the expected text. (ck_assert_str_eq
+// on a temporary's c_str() would read freed memory.)
+#define PP_ASSERT_STR(got_expr, want)                                      \
+  do {                                                                     \
+    const std::string pp_got = (got_expr);                                 \
+    ck_assert_msg(pp_got == (want), "got \"%s\", want \"%s\"",             \
+                  pp_got.c_str(), (want));                                 \
+  } while (0)
 
 namespace pp_test {
 
@@ -242,6 +261,7 @@ inline const char *defect_id(proxyproto::defect d) {
     case defect::v1_bad_source_port: return "v1_bad_source_port";
     case defect::v1_bad_destination_port: return "v1_bad_destination_port";
     case defect::v1_trailing_bytes: return "v1_trailing_bytes";
+    case defect::v2_bad_version: return "v2_bad_version";
     case defect::v2_bad_command: return "v2_bad_command";
     case defect::v2_bad_family: return "v2_bad_family";
     case defect::v2_length_too_short: return "v2_length_too_short";

@@ -1,0 +1,37 @@
+#!/bin/bash
+# The preload libraries never call their own exported functions through the
+# PLT. Such a call binds to the first definition in the process: for
+# getsockname() the library's own interposer instead of the C library's, for
+# proxyproto_parse() and the other API functions whatever an application or
+# another library defines under that name. Internal code calls the real
+# function (runtime/real_calls.h) or a hidden internal name instead, so
+# `readelf -r` shows no JUMP_SLOT (nor GLOB_DAT) relocation for any symbol
+# the library itself defines and exports.
+set -eu
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+
+require_env LIBPROXYPROTO_SO LIBPROXYPROTO_CONNECT_SO
+require_tool readelf nm awk sort comm
+
+check_library() {
+  local so=$1 label exported slots bad
+  label=$(basename "$so")
+  [ -f "$so" ] || pp_fatal "$so not built"
+  exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TtWi]$/ { n = $3; sub(/@.*/, "", n); print n }' | sort -u)
+  [ -n "$exported" ] || pp_fatal "$label: no exported functions found"
+  slots=$(readelf -rW "$so" | awk '$3 ~ /(JUMP_SLOT|GLOB_DAT)$/ && NF >= 5 {
+      n = $5; sub(/@.*/, "", n); print n }' | sort -u)
+  bad=$(comm -12 <(printf '%s\n' "$exported") <(printf '%s\n' "$slots") | pp_words)
+  echo "# $label: $(printf '%s\n' "$exported" | wc -l) exported functions"
+  if [ -z "$bad" ]; then
+    pp_ok "$label: no PLT/GOT relocation for any function it exports"
+  else
+    pp_not_ok "$label: no PLT/GOT relocation for any function it exports; got: $bad"
+  fi
+}
+
+check_library "$LIBPROXYPROTO_SO"
+check_library "$LIBPROXYPROTO_CONNECT_SO"
+
+pp_finish
