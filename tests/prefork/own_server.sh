@@ -27,7 +27,7 @@ run() {
   : >"$rec"
   pp_start_preloaded "$PREFORK_SERVER" 60 spid port "$PP_TMP/$name.out" \
     LIBPROXYPROTO_TIMEOUT=$PF_TIMEOUT_MS \
-    LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=$must -- --record "$rec" "$@"
+    LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER="$must" -- --record "$rec" "$@"
   if [ "$must" = 1 ]; then
     pf_clients "$name" "$port" --silent 2 --must-use
   else
