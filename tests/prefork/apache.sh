@@ -55,10 +55,10 @@ CONF
   # The children up before the first client.
   local end=$((SECONDS + 10)) pid
   until pid=$(cat "$dir/apache2.pid" 2>/dev/null) &&
-    [ "$(pgrep -c -P "$pid" 2>/dev/null || true)" -ge 3 ] || [ "$SECONDS" -ge "$end" ]; do
+    [ "$(pf_children "$pid")" -ge 3 ] || [ "$SECONDS" -ge "$end" ]; do
     sleep 0.05
   done
-  echo "# $name: $(pgrep -c -P "$pid" 2>/dev/null || true) child processes"
+  echo "# $name: $(pf_children "$pid") child processes"
   pf_clients "$name" "$port" --silent 2
   sleep 0.3
   pp_stop "$spid"

@@ -46,7 +46,7 @@ CONF
   pp_wait_for_port "$port" "$spid" || pp_fatal "nginx did not start: $(cat "$dir/error.log")"
   # Both workers up before the first client.
   local end=$((SECONDS + 10))
-  until [ "$(pgrep -c -P "$(cat "$dir/nginx.pid" 2>/dev/null || echo 0)" 2>/dev/null || true)" -ge 2 ] ||
+  until [ "$(pf_children "$(cat "$dir/nginx.pid" 2>/dev/null || echo 0)")" -ge 2 ] ||
     [ "$SECONDS" -ge "$end" ]; do sleep 0.05; done
   pf_clients "$name" "$port" --silent 2
   sleep 0.2
