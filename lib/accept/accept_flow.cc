@@ -1,20 +1,22 @@
 // The accept flow behind accept(2) and accept4(2): take a connection from
 // the kernel, read its PROXY header, and return it with the header's source
-// address, without letting a slow or silent client hold up the others.
+// address, without letting a slow or silent client hold up the others, and
+// without ever sleeping in a non-blocking accept.
 //
 // The flow, for each connection the kernel hands over:
 //  1. connection_scope(listener, peer) decides whether it carries a header
 //     (socket kind, `ports`, `allow`, activation; see connection_scope.h).
 //  2. inspect_header() peeks once. Complete (the usual case behind a proxy):
 //     consumed and returned, for accept4 + one peek + one read, no lock.
-//  3. Otherwise the call waits for it, at most brief_wait_ms in all per call
-//     (the header often follows the handshake by microseconds), then parks
-//     it in the pending pool with its deadline and takes the next one.
-//  4. Parked connections are returned as soon as they are ready: a blocking
-//     listener polls itself together with its parked connections and
-//     returns whichever is first ready; a non-blocking one looks at them
-//     without waiting and otherwise fails with EAGAIN, and the waker thread
-//     makes the listener readable again when one becomes ready.
+//  3. Otherwise it is parked at once in this process's pending pool, with
+//     its deadline, watched by the listener's readiness descriptor
+//     (listener_readiness.h), and the call takes the next one.
+//  4. Parked connections are handed out by this process as soon as they are
+//     ready or due: every call first takes what the readiness descriptor
+//     reports, without waiting. A non-blocking listener then fails with
+//     EAGAIN; the application's next epoll_wait/poll/select reports the
+//     listener readable when the readiness descriptor is (the wait shims).
+//     A blocking listener polls itself and the readiness descriptor.
 // A connection whose header is malformed (or absent, under must-use) is
 // closed here and never reaches the application.
 #include "accept/accept_flow.h"
@@ -24,12 +26,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include "accept/connection_scope.h"
 #include "accept/header_reader.h"
+#include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
-#include "accept/waker.h"
+#include "accept/shared_accept.h"
 #include "core/sockaddr_convert.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
@@ -41,24 +45,12 @@ namespace proxyproto {
 
 namespace {
 
-// The longest a call waits for one connection's header before parking it,
-// summed over every connection it takes: the bound on how long accept4() on
-// a non-blocking listener can ever sleep.
-constexpr int64_t brief_wait_ms = 5;
-// A blocking accept() that has parked connections looks at them at least
-// this often (deadlines, and sockets whose poll() ignores SO_RCVLOWAT).
-constexpr int64_t blocking_recheck_ms = 50;
-
-
 struct accept_call {
   int listener;
   sockaddr *addr;
   socklen_t *addrlen;
   int flags;
   const server_config &config;
-  int64_t wait_budget_end = -1;  // set at the first brief wait
-  sockaddr_storage listener_address{};  // for the waker; read at first park
-  socklen_t listener_address_len = 0;
 };
 
 // Hands a settled connection to the application.
@@ -119,116 +111,110 @@ int settle(accept_call &k, pending::connection &c, bool deadline_passed,
   return deliver(k, c, *v, fate, was_parked);
 }
 
+// Sets the listener's timer for its nearest deadline (or stall recheck).
+void rearm(int listener) noexcept {
+  pending::ticket none[1];
+  int64_t next = -1;
+  // With capacity 0 nothing is listed: only *next is wanted. A connection
+  // already due makes next "now", and the timer fires at once.
+  pending::due(listener, pending::now_ms(), none, 0, &next);
+  readiness::arm(listener, next);
+}
+
 // Parks `c`; returns a descriptor to hand out when parking settled another
-// connection (or this one) early because the pool is full, else -1.
+// connection (or this one) early, else -1.
 int park(accept_call &k, pending::connection &c) {
-  if (c.listener_address_len == 0) {
-    if (k.listener_address_len == 0) {
-      k.listener_address_len = sizeof k.listener_address;
-      if (real::getsockname(k.listener,
-                            reinterpret_cast<sockaddr *>(&k.listener_address),
-                            &k.listener_address_len) != 0)
-        k.listener_address_len = 0;
-    }
-    c.listener_address = k.listener_address;
-    c.listener_address_len = k.listener_address_len;
-  }
-  expect_more_than(c.fd, c.seen, &c.saved_low_water);
   // Invisible to the application, so not to be inherited by its exec()s.
   if (!(c.accept_flags & SOCK_CLOEXEC)) fcntl(c.fd, F_SETFD, FD_CLOEXEC);
-  pending::connection evicted;
+  expect_more_than(c.fd, c.seen, &c.saved_low_water);
   header_verdict v;
-  switch (pending::park(&c, &evicted)) {
+  pending::connection evicted;
+  shared_accept::prepare();
+  if (readiness::ensure(k.listener) < 0) {
+    PP_DEBUG("no readiness descriptor: settled at once");
+    return settle(k, c, true, true, &v) >= 0 ? c.fd : -1;
+  }
+  const pending::park_outcome outcome = pending::park(&c, &evicted);
+  rearm(k.listener);
+  switch (outcome) {
     case pending::park_outcome::parked:
-      waker::ensure_running();
-      waker::notice_parked();
       return -1;
     case pending::park_outcome::parked_evicting:
-      waker::ensure_running();
-      waker::notice_parked();
       PP_DEBUG("pending connections full: the oldest is settled early");
       return settle(k, evicted, true, true, &v) >= 0 ? evicted.fd : -1;
     case pending::park_outcome::no_room:
       PP_DEBUG("pending pool full: settled at once");
       return settle(k, c, true, true, &v) >= 0 ? c.fd : -1;
-  }
-  return -1;
-}
-
-// Looks at this listener's parked connections, with `timeout_ms` to wait
-// (and the listener itself polled too when `with_listener`). Returns a
-// descriptor to hand out, or -1; *listener_ready says the listener has a
-// connection to take; *interrupted that a signal arrived.
-int take_ready(accept_call &k, bool with_listener, int64_t timeout_ms,
-               bool *listener_ready, bool *interrupted) {
-  pollfd fds[1 + pending::listener_capacity];
-  pending::ticket tickets[1 + pending::listener_capacity];
-  const size_t first = with_listener ? 1 : 0;
-  fds[0] = pollfd{k.listener, POLLIN, 0};
-  int64_t earliest = 0;
-  bool any_stalled = false;
-  const size_t n = pending::watch(k.listener, false, fds + first, tickets + first,
-                                  pending::listener_capacity, &earliest,
-                                  &any_stalled);
-  *listener_ready = false;
-  *interrupted = false;
-  if (n > 0) {
-    const int64_t left = earliest - pending::now_ms();
-    if (left < timeout_ms) timeout_ms = left < 0 ? 0 : left;
-    if (any_stalled && timeout_ms > pending::stall_recheck_ms)
-      timeout_ms = pending::stall_recheck_ms;
-  }
-  const int rc = poll(fds, first + n, static_cast<int>(timeout_ms));
-  if (rc < 0) {
-    *interrupted = errno == EINTR;
-    return -1;
-  }
-  *listener_ready = with_listener && (fds[0].revents != 0);
-  const int64_t now = pending::now_ms();
-  for (size_t i = first; i < first + n; ++i) {
-    // Due: woken, stalled (looked at on every round), or out of time.
-    const bool stalled = !(fds[i].events & POLLIN);
-    if (fds[i].revents == 0 && !stalled && now < earliest) continue;
-    pending::connection c;
-    if (!pending::take(tickets[i], &c)) continue;  // another thread has it
-    const bool out_of_time = now >= c.deadline_ms;
-    if (fds[i].revents == 0 && !out_of_time && !c.stalled) {
-      const int early = park(k, c);  // nothing new: back it goes
-      if (early >= 0) return early;
-      continue;
-    }
-    header_verdict v;
-    const int fd = settle(k, c, out_of_time, true, &v);
-    if (fd >= 0) return fd;
-    if (fd == -2) {
-      const bool progress = v.seen != c.seen;
-      if (progress) expect_more_than(c.fd, v.seen, &c.saved_low_water);
-      c.stalled = !progress;
-      c.seen = v.seen;
-      const int early = park(k, c);
-      if (early >= 0) return early;
+    case pending::park_outcome::no_room_evicting: {
+      const int early = settle(k, evicted, true, true, &v);
+      const int now = settle(k, c, true, true, &v);
+      if (early >= 0 && now >= 0) {
+        // Both settled to be handed out: one now, the other at once next.
+        real::close(now);
+        return early;
+      }
+      return early >= 0 ? early : now;
     }
   }
   return -1;
 }
 
-// Waits up to the call's brief budget for `c`'s header; the state of the
-// last look is returned, with *v.
-header_state wait_briefly(accept_call &k, pending::connection &c,
-                          header_state state, header_verdict *v) {
-  if (k.wait_budget_end < 0) k.wait_budget_end = pending::now_ms() + brief_wait_ms;
-  while (state == header_state::need_more) {
-    const int64_t left = k.wait_budget_end - pending::now_ms();
-    if (left <= 0) break;
-    if (v->seen > 0) expect_more_than(c.fd, v->seen, &c.saved_low_water);
-    pollfd p{c.fd, POLLIN | POLLRDHUP, 0};
-    const int rc = poll(&p, 1, static_cast<int>(left));
-    const size_t before = v->seen;
-    state = inspect_header(c.fd, k.config, c.listener_family, true, v);
-    // Woken without a new byte: a socket whose poll() ignores SO_RCVLOWAT.
-    if (rc > 0 && state == header_state::need_more && v->seen == before) break;
+// Looks again at a parked connection that was taken out of the pool: hands
+// it out, drops it, or parks it again. `woken`: its own readiness reported
+// it (rather than the timer).
+int look_again(accept_call &k, pending::connection &c, bool woken) {
+  const bool out_of_time = pending::now_ms() >= c.deadline_ms;
+  header_verdict v;
+  const int fd = settle(k, c, out_of_time, true, &v);
+  if (fd != -2) return fd;
+  const bool progress = v.seen != c.seen;
+  // Woken without a new byte: a socket whose poll() ignores SO_RCVLOWAT;
+  // it is watched for hang-up only and looked at on the timer.
+  c.stalled = !progress && (woken || c.stalled);
+  c.seen = v.seen;
+  return park(k, c);
+}
+
+// Hands out what the listener's readiness descriptor reports, without
+// waiting: a descriptor to return, or -1 when nothing is ready.
+int take_ready(accept_call &k) {
+  int fd = -1;
+  for (;;) {
+    uint64_t key = 0;
+    if (readiness::next_ready(k.listener, &key) <= 0) break;
+    if (key == readiness::timer_key) {
+      pending::ticket due[pending::listener_capacity];
+      int64_t next = -1;
+      const size_t n = pending::due(k.listener, pending::now_ms(), due,
+                                    pending::listener_capacity, &next);
+      for (size_t i = 0; i < n && fd < 0; ++i) {
+        pending::connection c;
+        if (pending::take(due[i], &c)) fd = look_again(k, c, false);
+      }
+    } else {
+      pending::connection c;
+      if (pending::take(pending::ticket_of(key), &c)) fd = look_again(k, c, true);
+    }
+    if (fd >= 0) break;
   }
-  return state;
+  // Whatever is left (due ones not reached make the timer fire at once).
+  rearm(k.listener);
+  return fd;
+}
+
+// A blocking listener with parked connections: waits for either.
+// Returns 1 when the listener is readable, 0 when the readiness descriptor
+// is, -1 with errno on failure (EINTR).
+int wait_blocking(int listener) {
+  const int which = readiness::wait_for_blocking(listener);
+  if (which >= 0) return which;
+  if (which == -2) return -1;
+  const int rfd = readiness::descriptor_of(listener);
+  pollfd fds[2] = {{listener, POLLIN, 0}, {rfd, POLLIN, 0}};
+  const int rc = real::poll(fds, rfd >= 0 ? 2 : 1, -1);
+  if (rc < 0) return -1;
+  if (rfd >= 0 && fds[1].revents != 0) return 0;
+  return 1;
 }
 
 }  // namespace
@@ -238,48 +224,63 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   const server_config &config = server_settings();
   // Inert when disabled, and when the caller's arguments are such that the
   // kernel must answer with an error (addr without addrlen): let it.
-  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr))
-    return real::accept4(listener, addr, addrlen, flags);
+  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr)) {
+    for (;;) {
+      const shared_accept::snapshot begun = shared_accept::before_accept();
+      const int fd = real::accept4(listener, addr, addrlen, flags);
+      if (fd >= 0 || errno != EAGAIN || !shared_accept::eagain_was_ours(begun))
+        return fd;
+      sched_yield();
+    }
+  }
 
   accept_call k{listener, addr, addrlen, flags, config};
   int listener_blocking = -1;  // unknown until something is parked
-  bool looked_at_parked = false;  // a non-blocking call looks once
   for (;;) {
-    if (pending::anything_parked() &&
-        !(looked_at_parked && listener_blocking == 0) &&
-        pending::parked_for(listener) > 0) {
-      looked_at_parked = true;
-      if (listener_blocking < 0) {
-        const int fl = fcntl(listener, F_GETFL);
-        listener_blocking = fl >= 0 && !(fl & O_NONBLOCK);
-      }
-      bool listener_ready = false, interrupted = false;
-      const int fd = take_ready(k, listener_blocking == 1,
-                                listener_blocking == 1 ? blocking_recheck_ms : 0,
-                                &listener_ready, &interrupted);
+    bool once = false;  // take a connection without blocking
+    if (pending::anything_parked() && pending::parked_for(listener) > 0) {
+      const int fd = take_ready(k);
       if (fd >= 0) return fd;
-      if (interrupted) {
-        errno = EINTR;
-        return -1;
+      if (listener_blocking < 0) {
+        // Read while another process's accept_once() holds it non-blocking,
+        // the flags lie; only blocking listeners are ever made so.
+        const shared_accept::snapshot before = shared_accept::before_accept();
+        const int fl = fcntl(listener, F_GETFL);
+        listener_blocking = (fl >= 0 && !(fl & O_NONBLOCK)) ||
+                            shared_accept::eagain_was_ours(before);
       }
-      if (listener_blocking == 1 && !listener_ready) continue;
+      if (listener_blocking == 1 && pending::parked_for(listener) > 0) {
+        const int which = wait_blocking(listener);
+        if (which < 0) return -1;
+        if (which == 0) continue;
+        once = true;
+      }
     }
 
     pending::connection c;
     c.listener = listener;
     c.accept_flags = flags;
     c.peer_len = sizeof c.peer;
-    c.fd = real::accept4(listener, reinterpret_cast<sockaddr *>(&c.peer),
-                         &c.peer_len, flags);
-    if (c.fd < 0) return c.fd;
+    const shared_accept::snapshot begun = shared_accept::before_accept();
+    c.fd = once ? shared_accept::accept_once(listener,
+                                             reinterpret_cast<sockaddr *>(&c.peer),
+                                             &c.peer_len, flags)
+                : real::accept4(listener, reinterpret_cast<sockaddr *>(&c.peer),
+                                &c.peer_len, flags);
+    if (c.fd < 0) {
+      // Another process took the connection this one was woken for: wait
+      // again. Or another process's accept_once() made this blocking
+      // listener non-blocking for a moment: not the caller's EAGAIN.
+      if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
+        if (!once) sched_yield();
+        continue;
+      }
+      return c.fd;
+    }
     // A fresh descriptor has no record: clear what a number reused behind
     // our back (a close that bypassed close()) may have left.
     peer_addresses::forget(c.fd);
     kept_headers::forget(c.fd);
-    if (waker::is_wakeup(c.peer, c.peer_len)) {
-      real::close(c.fd);
-      continue;
-    }
     c.listener_family = c.peer.ss_family;
 
     // Trust and scope: the one decision whether to read a header at all
@@ -296,12 +297,11 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     }
 
     header_verdict v;
-    header_state state =
+    const header_state state =
         inspect_header(c.fd, config, c.listener_family, true, &v);
-    if (state == header_state::need_more && config.timeout_ms > 0)
-      state = wait_briefly(k, c, state, &v);
     c.seen = v.seen;
-    connection_fate fate = fate_of(state, v, config, config.timeout_ms == 0);
+    const connection_fate fate =
+        fate_of(state, v, config, config.timeout_ms == 0);
     if (fate == connection_fate::wait) {
       c.deadline_ms = pending::now_ms() + config.timeout_ms;
       const int early = park(k, c);

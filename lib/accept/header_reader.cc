@@ -29,6 +29,10 @@
 #include "runtime/log.h"
 #include "runtime/real_datagram_calls.h"
 
+// glibc exports poll() as a weak alias of __poll (GLIBC_2.2.5), which no
+// interposer of poll() replaces.
+extern "C" int __poll(pollfd *fds, nfds_t nfds, int timeout) noexcept;
+
 namespace proxyproto {
 
 namespace {
@@ -102,9 +106,11 @@ void header_consumed(int fd, const uint8_t *bytes, size_t length,
 
 // With bytes queued but no header complete, only a zero-timeout poll tells
 // whether the peer has also shut down (a peek shows the bytes, not the FIN).
+// The C library's own name for it: poll() is the library's interposer
+// (lib/interpose/wait.cc), which it must not call through its PLT.
 bool peer_has_shut_down(int fd) noexcept {
   pollfd p{fd, POLLRDHUP, 0};
-  return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+  return __poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ struct header_verdict {
 
 // Looks at the start of `fd`'s stream with recv(MSG_PEEK | MSG_DONTWAIT).
 // With `consume`, a complete header is removed with one recv() of exactly
-// its length; without, nothing is ever removed (the waker thread only asks
+// its length; without, nothing is ever removed (a caller that only asks
 // whether a connection is ready). `listener_family` decides how an IPv4
 // source is presented (endpoint_to_sockaddr).
 header_state inspect_header(int fd, const server_config &config,

@@ -12,5 +12,9 @@ lib_libproxyproto_engine_la_SOURCES += \
 	lib/accept/consumed_header.cc \
 	lib/accept/pending_pool.h \
 	lib/accept/pending_pool.cc \
-	lib/accept/waker.h \
-	lib/accept/waker.cc
+	lib/accept/listener_readiness.h \
+	lib/accept/listener_readiness.cc \
+	lib/accept/shared_accept.h \
+	lib/accept/shared_accept.cc \
+	lib/accept/wait_sets.h \
+	lib/accept/wait_sets.cc

@@ -8,7 +8,8 @@
 // fork(): the mutex is taken before fork() and released after it in the
 // parent; the child starts with a fresh mutex and an empty pool, and closes
 // its copies of the parked descriptors: those connections belong to the
-// parent, whose accept() will settle them. No lock is held across fork().
+// parent, whose accept() will settle them (closing a copy leaves the
+// parent's connection open and watched). No lock is held across fork().
 #include "accept/pending_pool.h"
 
 #include <pthread.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include <atomic>
+
+#include "accept/listener_readiness.h"
 
 
 namespace proxyproto::pending {
@@ -27,11 +30,9 @@ struct slot {
   connection conn;
   bool used = false;
   uint32_t generation = 0;
-  int64_t announced_ms = 0;  // 0: not announced
 };
 
 constinit pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
-constinit pthread_cond_t parked_cond = PTHREAD_COND_INITIALIZER;
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 constinit slot slots[pool_capacity];
 constinit std::atomic<size_t> parked_total{0};
@@ -47,7 +48,6 @@ class pool_lock {
 
 void empty_slot(slot &s) noexcept {
   s.used = false;
-  s.announced_ms = 0;
   ++s.generation;
   parked_total.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -66,13 +66,11 @@ void after_fork_child() noexcept {
     if (s.used) {
       syscall(SYS_close, s.conn.fd);
       s.used = false;
-      s.announced_ms = 0;
       ++s.generation;
     }
   }
   parked_total.store(0, std::memory_order_relaxed);
   pthread_mutex_init(&pool_mutex, nullptr);
-  pthread_cond_init(&parked_cond, nullptr);
 }
 
 void register_atfork() noexcept {
@@ -117,39 +115,50 @@ park_outcome park(connection *c, connection *evicted) noexcept {
   park_outcome outcome = park_outcome::parked;
   if (mine >= listener_capacity || free_slot == nullptr) {
     if (oldest == nullptr) return park_outcome::no_room;
+    readiness::unwatch(oldest->conn.listener, oldest->conn.fd);
     *evicted = oldest->conn;
     empty_slot(*oldest);
     free_slot = oldest;
     outcome = park_outcome::parked_evicting;
   }
+  const ticket t{static_cast<uint32_t>(free_slot - slots), free_slot->generation};
+  if (!readiness::watch(c->listener, c->fd, key_of(t), c->stalled)) {
+    return outcome == park_outcome::parked ? park_outcome::no_room
+                                           : park_outcome::no_room_evicting;
+  }
   if (c->order == 0) c->order = next_order++;
+  c->parked_ms = now_ms();
   free_slot->conn = *c;
   free_slot->used = true;
-  free_slot->announced_ms = 0;
   parked_total.fetch_add(1, std::memory_order_relaxed);
-  pthread_cond_signal(&parked_cond);
   return outcome;
 }
 
-size_t watch(int listener, bool skip_announced, pollfd *fds, ticket *tickets,
-             size_t capacity, int64_t *earliest, bool *any_stalled) noexcept {
-  *any_stalled = false;
+uint64_t key_of(ticket t) noexcept {
+  return (static_cast<uint64_t>(t.generation) << 32) | t.index;
+}
+
+ticket ticket_of(uint64_t key) noexcept {
+  return ticket{static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32)};
+}
+
+size_t due(int listener, int64_t now, ticket *tickets, size_t capacity,
+           int64_t *next) noexcept {
+  *next = -1;
   if (!anything_parked()) return 0;
   pool_lock lock;
   size_t n = 0;
-  for (uint32_t i = 0; i < pool_capacity && n < capacity; ++i) {
+  for (uint32_t i = 0; i < pool_capacity; ++i) {
     const slot &s = slots[i];
-    if (!s.used) continue;
-    if (listener >= 0 && s.conn.listener != listener) continue;
-    if (skip_announced && s.announced_ms != 0) continue;
-    fds[n] = pollfd{s.conn.fd,
-                    static_cast<short>(s.conn.stalled ? POLLRDHUP
-                                                      : POLLIN | POLLRDHUP),
-                    0};
-    tickets[n] = ticket{i, s.generation};
-    if (n == 0 || s.conn.deadline_ms < *earliest) *earliest = s.conn.deadline_ms;
-    if (s.conn.stalled) *any_stalled = true;
-    ++n;
+    if (!s.used || s.conn.listener != listener) continue;
+    int64_t when = s.conn.deadline_ms;
+    if (s.conn.stalled && s.conn.parked_ms + stall_recheck_ms < when)
+      when = s.conn.parked_ms + stall_recheck_ms;
+    if (when <= now && n < capacity) {
+      tickets[n++] = ticket{i, s.generation};
+      continue;
+    }
+    if (*next < 0 || when < *next) *next = when;
   }
   return n;
 }
@@ -158,36 +167,9 @@ bool take(ticket t, connection *out) noexcept {
   pool_lock lock;
   slot *s = slot_of(t);
   if (s == nullptr) return false;
+  readiness::unwatch(s->conn.listener, s->conn.fd);
   *out = s->conn;
   empty_slot(*s);
-  return true;
-}
-
-bool peek(ticket t, connection *out) noexcept {
-  pool_lock lock;
-  slot *s = slot_of(t);
-  if (s == nullptr) return false;
-  *out = s->conn;
-  return true;
-}
-
-void record_look(ticket t, size_t seen) noexcept {
-  pool_lock lock;
-  slot *s = slot_of(t);
-  if (s == nullptr) return;
-  const bool progress = seen != s->conn.seen;
-  if (progress) expect_more_than(s->conn.fd, seen, &s->conn.saved_low_water);
-  s->conn.seen = seen;
-  s->conn.stalled = !progress;
-}
-
-bool announce(ticket t) noexcept {
-  const int64_t now = now_ms();
-  pool_lock lock;
-  slot *s = slot_of(t);
-  if (s == nullptr) return false;
-  if (s->announced_ms != 0) return false;  // readiness never goes away
-  s->announced_ms = now;
   return true;
 }
 
@@ -205,12 +187,6 @@ void forget_descriptors(unsigned low, unsigned high) noexcept {
       empty_slot(s);
     }
   }
-}
-
-void wait_until_parked() noexcept {
-  pool_lock lock;
-  while (parked_total.load(std::memory_order_relaxed) == 0)
-    pthread_cond_wait(&parked_cond, &pool_mutex);
 }
 
 }  // namespace proxyproto::pending

@@ -2,6 +2,11 @@
 // parked here, per listener, until it does or their deadline passes, so that
 // a silent or slow client never holds up the connections behind it.
 //
+// A parked connection belongs to this process: it is watched by the
+// listener's readiness descriptor (listener_readiness.h) from the moment it
+// is parked until it is taken, both under the pool's lock, so that every
+// watched descriptor is a parked one.
+//
 // A static pool: no allocation, bounded memory (pool_capacity slots, at most
 // listener_capacity per listener). One mutex guards it; it is taken only
 // while something is parked or being parked, never on the fast path (a
@@ -33,12 +38,12 @@ struct connection {
   int64_t deadline_ms = 0;  // CLOCK_MONOTONIC
   uint64_t order = 0;       // when it was first parked: the oldest goes first
   size_t seen = 0;          // bytes queued at the last look
-  bool stalled = false;     // the last wake-up brought no new byte
+  bool stalled = false;     // its last readiness brought no new byte
+  int64_t parked_ms = 0;    // when it was last parked (a stalled one is
+                            // looked at again stall_recheck_ms later)
   low_water saved_low_water;
   sockaddr_storage peer{};  // the real peer, from accept4()
   socklen_t peer_len = 0;
-  sockaddr_storage listener_address{};  // where the waker connects
-  socklen_t listener_address_len = 0;
 };
 
 // Names one parked connection; stale once it has been taken.
@@ -56,34 +61,32 @@ size_t parked_for(int listener) noexcept;
 enum class park_outcome {
   parked,
   parked_evicting,  // parked; the listener's oldest was taken out into *evicted
-  no_room,          // not parked: the pool is full of other listeners' ones
+  no_room,          // not parked: the pool is full of other listeners' ones,
+                    // or it could not be watched
+  no_room_evicting, // not parked, and the oldest was taken out into *evicted
 };
-// Parks `c` (its `order` is set on the first park). The caller settles an
-// evicted connection, or `c` itself on no_room, as if its deadline had passed.
+// Parks `c` (its `order` is set on the first park) and watches it on its
+// listener's readiness descriptor, which the caller has made sure of. The
+// caller settles an evicted connection, and `c` itself when it is not
+// parked, as if its deadline had passed.
 park_outcome park(connection *c, connection *evicted) noexcept;
 
-// Fills `fds`/`tickets` with the parked connections of `listener`, or of
-// every listener with -1 (the waker). A stalled connection is watched for
-// hang-up only (looked at again after stall_recheck_ms instead). With
-// `skip_announced`, connections the waker has already announced are left
-// out: a connection is announced once. *earliest is the nearest deadline among them.
-inline constexpr int stall_recheck_ms = 20;
-size_t watch(int listener, bool skip_announced, pollfd *fds, ticket *tickets,
-             size_t capacity, int64_t *earliest, bool *any_stalled) noexcept;
+// The key a parked connection is reported with by the readiness descriptor.
+uint64_t key_of(ticket t) noexcept;
+ticket ticket_of(uint64_t key) noexcept;
 
-// Takes the connection out of the pool; false when another thread took it.
+// Fills `tickets` with the parked connections of `listener` that are due
+// at `now` (deadline passed, or stalled: looked at again on a timer), up to
+// `capacity`. *next gets the time the listener's timer is next needed (the
+// nearest deadline, or stall_recheck_ms from now with a stalled one; -1
+// with nothing parked).
+inline constexpr int stall_recheck_ms = 20;
+size_t due(int listener, int64_t now, ticket *tickets, size_t capacity,
+           int64_t *next) noexcept;
+
+// Takes the connection out of the pool (and out of its readiness
+// descriptor); false when another thread took it.
 bool take(ticket t, connection *out) noexcept;
-// Copies the connection without taking it (the waker looks without owning).
-bool peek(ticket t, connection *out) noexcept;
-// Records a look at a connection that is still parked (by a thread that does
-// not own it: the waker). With new bytes, raises its SO_RCVLOWAT under the
-// pool's lock, so that the descriptor cannot meanwhile have been handed to
-// the application and its number reused.
-void record_look(ticket t, size_t seen) noexcept;
-// Marks it announced by a wake-up connection; false if already so or gone.
-// Once ready (header complete, hang-up, deadline) a connection stays ready,
-// so one wake-up is enough.
-bool announce(ticket t) noexcept;
 
 // The descriptors [low, high] were closed: parked connections of a listener
 // among them are closed, and parked descriptors among them are forgotten
@@ -93,8 +96,5 @@ inline void forget_descriptor(int fd) noexcept {
   if (fd >= 0 && anything_parked())
     forget_descriptors(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
 }
-
-// For the waker thread: blocks until something is parked.
-void wait_until_parked() noexcept;
 
 }  // namespace proxyproto::pending

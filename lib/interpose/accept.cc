@@ -3,13 +3,21 @@
 // pool, which close() must then hear of: a process that accepts is noted as
 // one that records (records/any_record.h) before the flow runs. A returned
 // descriptor is a stream: if its number was a UDP socket closed behind the
-// library's back, it is no longer treated as one.
+// library's back, it is no longer treated as one. listen(2) marks the
+// descriptor a listener, so that its epoll registrations are followed
+// (lib/interpose/epoll.cc), and prepares the memory that pre-forked workers
+// share (shared_accept.h).
 #include <sys/socket.h>
 
 #include "accept/accept_flow.h"
+#include "accept/listener_readiness.h"
+#include "accept/shared_accept.h"
+#include "core/proxy_header.h"
 #include "datagram/socket_states.h"
 #include "records/any_record.h"
 #include "runtime/export.h"
+#include "runtime/real_calls.h"
+#include "settings/server_settings.h"
 
 namespace {
 
@@ -31,6 +39,16 @@ PROXYPROTO_EXPORT int accept4(int fd, sockaddr *addr, socklen_t *addrlen,
                               int flags) {
   proxyproto::records::note_recording();
   return accepted(proxyproto::accept_connection(fd, addr, addrlen, flags));
+}
+
+PROXYPROTO_EXPORT int listen(int fd, int backlog) {
+  const int rc = proxyproto::real::listen(fd, backlog);
+  if (rc == 0 && proxyproto::server_settings().versions != proxyproto::accept_none) {
+    proxyproto::readiness::note_listener(fd);
+    // Before the workers are forked: they share it (see shared_accept.h).
+    proxyproto::shared_accept::prepare();
+  }
+  return rc;
 }
 
 }  // extern "C"

@@ -13,6 +13,7 @@
 #include <linux/close_range.h>
 #include <unistd.h>
 
+#include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
 #include "datagram/socket_states.h"
 #include "records/any_record.h"
@@ -29,6 +30,30 @@ __attribute__((noinline, cold)) void forget_closed(int fd) noexcept {
   proxyproto::pending::forget_descriptor(fd);
   proxyproto::kept_headers::forget(fd);
   proxyproto::udp_sockets::forget(fd);
+  proxyproto::readiness::forget(fd);
+}
+
+// Every record of the descriptors in [first, last]: close_range, closefrom.
+void forget_closed_range(unsigned first, unsigned last) noexcept {
+  proxyproto::peer_addresses::forget_range(first, last);
+  proxyproto::pending::forget_descriptors(first, last);
+  proxyproto::kept_headers::forget_range(first, last);
+  proxyproto::udp_sockets::forget_range(first, last);
+  proxyproto::readiness::forget_range(first, last);
+}
+
+// `to` now names what `from` names (dup, dup2, dup3): it carries `from`'s
+// records, and nothing of what it named before.
+void copy_records(int from, int to, bool replaced) noexcept {
+  if (replaced) {
+    proxyproto::pending::forget_descriptor(to);
+    proxyproto::kept_headers::forget(to);
+    proxyproto::readiness::forget(to);
+  }
+  proxyproto::peer_addresses::copy(from, to);
+  proxyproto::udp_sockets::copy(from, to);
+  if (proxyproto::readiness::is_listener(from))
+    proxyproto::readiness::note_listener(to);
 }
 
 }  // namespace
@@ -42,20 +67,14 @@ PROXYPROTO_EXPORT int close(int fd) {
 
 PROXYPROTO_EXPORT int dup(int oldfd) {
   const int fd = proxyproto::real::dup(oldfd);
-  if (fd >= 0 && proxyproto::records::anything()) {
-    proxyproto::peer_addresses::copy(oldfd, fd);
-    proxyproto::udp_sockets::copy(oldfd, fd);
-  }
+  if (fd >= 0 && proxyproto::records::anything()) copy_records(oldfd, fd, false);
   return fd;
 }
 
 PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
   const int fd = proxyproto::real::dup2(oldfd, newfd);
   if (fd >= 0 && oldfd != newfd && proxyproto::records::anything()) {
-    proxyproto::pending::forget_descriptor(newfd);
-    proxyproto::peer_addresses::copy(oldfd, newfd);
-    proxyproto::kept_headers::forget(newfd);
-    proxyproto::udp_sockets::copy(oldfd, newfd);
+    copy_records(oldfd, newfd, true);
   }
   return fd;
 }
@@ -63,10 +82,7 @@ PROXYPROTO_EXPORT int dup2(int oldfd, int newfd) {
 PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
   const int fd = proxyproto::real::dup3(oldfd, newfd, flags);
   if (fd >= 0 && proxyproto::records::anything()) {
-    proxyproto::pending::forget_descriptor(newfd);
-    proxyproto::peer_addresses::copy(oldfd, newfd);
-    proxyproto::kept_headers::forget(newfd);
-    proxyproto::udp_sockets::copy(oldfd, newfd);
+    copy_records(oldfd, newfd, true);
   }
   return fd;
 }
@@ -79,10 +95,7 @@ PROXYPROTO_EXPORT int dup3(int oldfd, int newfd, int flags) {
 PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   if (first <= last && !(static_cast<unsigned>(flags) & CLOSE_RANGE_CLOEXEC) &&
       proxyproto::records::anything()) {
-    proxyproto::peer_addresses::forget_range(first, last);
-    proxyproto::pending::forget_descriptors(first, last);
-    proxyproto::kept_headers::forget_range(first, last);
-    proxyproto::udp_sockets::forget_range(first, last);
+    forget_closed_range(first, last);
   }
   return proxyproto::real::close_range(first, last, flags);
 }
@@ -92,10 +105,7 @@ PROXYPROTO_EXPORT int close_range(unsigned first, unsigned last, int flags) {
 // does), so the records above it go first, as with close_range.
 PROXYPROTO_EXPORT void closefrom(int lowest) {
   if (proxyproto::records::anything()) {
-    const unsigned first = lowest < 0 ? 0u : static_cast<unsigned>(lowest);
-    proxyproto::peer_addresses::forget_range(first, ~0u);
-    proxyproto::pending::forget_descriptors(first, ~0u);
-    proxyproto::kept_headers::forget_range(first, ~0u);
+    forget_closed_range(lowest < 0 ? 0u : static_cast<unsigned>(lowest), ~0u);
   }
   proxyproto::real::closefrom(lowest);
 }

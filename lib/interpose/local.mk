@@ -11,4 +11,6 @@ lib_libproxyproto_la_SOURCES += \
 	lib/interpose/load.cc \
 	lib/interpose/socket.cc \
 	lib/interpose/recv.cc \
-	lib/interpose/send.cc
+	lib/interpose/send.cc \
+	lib/interpose/epoll.cc \
+	lib/interpose/wait.cc

@@ -103,6 +103,78 @@ int close_range(unsigned first, unsigned last, int flags) noexcept {
 
 }  // namespace proxyproto::real
 
+// The wait calls and listen(). Without a symbol, the system call stands in
+// (poll and select through ppoll and pselect6, which every architecture has).
+namespace proxyproto::real {
+
+namespace {
+using listen_fn = int(int, int);
+using epoll_ctl_fn = int(int, int, int, epoll_event *);
+using poll_fn = int(pollfd *, nfds_t, int);
+using ppoll_fn = int(pollfd *, nfds_t, const timespec *, const sigset_t *);
+using select_fn = int(int, fd_set *, fd_set *, fd_set *, timeval *);
+using pselect_fn = int(int, fd_set *, fd_set *, fd_set *, const timespec *,
+                       const sigset_t *);
+constinit next_symbol<listen_fn> next_listen{"listen"};
+constinit next_symbol<epoll_ctl_fn> next_epoll_ctl{"epoll_ctl"};
+constinit next_symbol<poll_fn> next_poll{"poll"};
+constinit next_symbol<ppoll_fn> next_ppoll{"ppoll"};
+constinit next_symbol<select_fn> next_select{"select"};
+constinit next_symbol<pselect_fn> next_pselect{"pselect"};
+}  // namespace
+
+int listen(int fd, int backlog) noexcept {
+  if (auto *fn = next_listen.get()) return fn(fd, backlog);
+  return as_int(syscall(SYS_listen, fd, backlog));
+}
+
+int epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept {
+  if (auto *fn = next_epoll_ctl.get()) return fn(epfd, op, fd, event);
+  return as_int(syscall(SYS_epoll_ctl, epfd, op, fd, event));
+}
+
+int poll(pollfd *fds, nfds_t nfds, int timeout) noexcept {
+  if (auto *fn = next_poll.get()) return fn(fds, nfds, timeout);
+  timespec ts{timeout / 1000, (timeout % 1000) * 1000000L};
+  return as_int(syscall(SYS_ppoll, fds, nfds, timeout < 0 ? nullptr : &ts,
+                        nullptr, sizeof(sigset_t)));
+}
+
+int ppoll(pollfd *fds, nfds_t nfds, const timespec *timeout,
+          const sigset_t *sigmask) noexcept {
+  if (auto *fn = next_ppoll.get()) return fn(fds, nfds, timeout, sigmask);
+  timespec copy{};
+  if (timeout != nullptr) copy = *timeout;  // the kernel writes it back
+  return as_int(syscall(SYS_ppoll, fds, nfds, timeout ? &copy : nullptr,
+                        sigmask, 8));
+}
+
+int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+           timeval *timeout) noexcept {
+  if (auto *fn = next_select.get())
+    return fn(nfds, readfds, writefds, exceptfds, timeout);
+  timespec ts{};
+  if (timeout != nullptr) ts = timespec{timeout->tv_sec, timeout->tv_usec * 1000L};
+  return as_int(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds,
+                        timeout ? &ts : nullptr, nullptr));
+}
+
+int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+            const timespec *timeout, const sigset_t *sigmask) noexcept {
+  if (auto *fn = next_pselect.get())
+    return fn(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+  timespec copy{};
+  if (timeout != nullptr) copy = *timeout;
+  struct {
+    const sigset_t *set;
+    size_t size;
+  } mask{sigmask, 8};
+  return as_int(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds,
+                        timeout ? &copy : nullptr, sigmask ? &mask : nullptr));
+}
+
+}  // namespace proxyproto::real
+
 namespace proxyproto::real {
 
 namespace {

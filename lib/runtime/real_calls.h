@@ -4,7 +4,12 @@
 // the raw system call stands in, so an interposer never fails for lack of it.
 #pragma once
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 
 namespace proxyproto::real {
@@ -20,6 +25,17 @@ int close_range(unsigned first, unsigned last, int flags) noexcept;
 void closefrom(int lowest) noexcept;
 int getsockname(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
 
+// The wait calls, for the shims that add the library's readiness descriptors
+// to the application's sets (lib/interpose/wait.cc, epoll.cc), and listen().
+int listen(int fd, int backlog) noexcept;
+int epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept;
+int poll(pollfd *fds, nfds_t nfds, int timeout) noexcept;
+int ppoll(pollfd *fds, nfds_t nfds, const timespec *timeout,
+          const sigset_t *sigmask) noexcept;
+int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+           timeval *timeout) noexcept;
+int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+            const timespec *timeout, const sigset_t *sigmask) noexcept;
 // libc functions that are not interposed, looked up by name on first use
 // (dlsym RTLD_DEFAULT, the same definition an import would bind to) rather
 // than imported: each import of a newer symbol version (fstat is

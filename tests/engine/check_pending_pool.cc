@@ -1,19 +1,21 @@
 // accept/pending_pool: connections parked until their header arrives.
-// Park, watch, take and peek with tickets that go stale; announcing once;
-// stalled connections; eviction of a listener's oldest at
-// listener_capacity and no_room when the pool is full of other listeners';
-// forget_descriptors for closed connections and closed listeners; the
-// child of fork(); waking the waker.
+// Park, take with tickets that go stale, the keys the listener's readiness
+// descriptor reports them with; due() and the timer's next time; stalled
+// connections; eviction of a listener's oldest at listener_capacity and
+// no_room when the pool is full of other listeners' (or when a connection
+// cannot be watched); forget_descriptors for closed connections and closed
+// listeners; the child of fork().
 #include <check.h>
 #include <poll.h>
-#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstring>
 
+#include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
 #include "suites.h"
 
@@ -27,11 +29,47 @@ using pp_engine::unix_pair;
 
 namespace {
 
-// Descriptor numbers that nothing here opens, for tests in which the pool
-// never makes a system call on the descriptors it holds.
-constexpr int fake_fd_base = 100000;
+namespace readiness = proxyproto::readiness;
+
+// High descriptor numbers, made copies of one eventfd when first used: the
+// pool watches what it holds, so each must be a real descriptor, but what
+// it is does not matter (never readable unless a test writes to it).
+// The pool's capacity and a few more fit below the descriptor limit, which
+// is raised to its hard limit for them.
+constexpr int fake_fd_count = static_cast<int>(pending::pool_capacity) + 1024;
+
+int choose_fake_fd_base() {
+  rlimit r{};
+  getrlimit(RLIMIT_NOFILE, &r);
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+    getrlimit(RLIMIT_NOFILE, &r);
+  }
+  const rlim_t limit = r.rlim_cur == RLIM_INFINITY ? 200000 : r.rlim_cur;
+  return limit > static_cast<rlim_t>(100000 + fake_fd_count)
+             ? 100000
+             : static_cast<int>(limit) - fake_fd_count;
+}
+
+const int fake_fd_base = choose_fake_fd_base();
+
+int real_fd(int n) {
+  static int source = -1;
+  if (source < 0) {
+    ck_assert_msg(fake_fd_base > 100, "descriptor limit too low for the pool tests");
+    source = eventfd(0, EFD_CLOEXEC);
+    ck_assert_int_ge(source, 0);
+  }
+  if (n >= fake_fd_base && !is_open(n)) ck_assert_int_eq(dup2(source, n), n);
+  return n;
+}
 
 connection make(int listener, int fd, int64_t deadline_ms = 0) {
+  // Its listener's readiness descriptor, which the accept flow makes sure
+  // of before parking (the listener number itself is never used).
+  ck_assert_int_ge(readiness::ensure(listener), 0);
+  fd = real_fd(fd);
   connection c;
   c.listener = listener;
   c.fd = fd;
@@ -42,21 +80,21 @@ connection make(int listener, int fd, int64_t deadline_ms = 0) {
   return c;
 }
 
-// The one parked connection of `listener`, by watch().
+// Every parked connection of `listener` is due at the end of time.
+constexpr int64_t far_future = int64_t{1} << 60;
+
+// The one parked connection of `listener`, by due().
 ticket only_ticket(int listener) {
-  pollfd fds[4];
   ticket tickets[4];
-  int64_t earliest = 0;
-  bool stalled = true;
-  ck_assert_uint_eq(pending::watch(listener, false, fds, tickets, 4, &earliest,
-                                   &stalled),
-                    1);
+  int64_t next = 0;
+  ck_assert_uint_eq(pending::due(listener, far_future, tickets, 4, &next), 1);
+  ck_assert_int_eq(next, -1);  // none left unlisted
   return tickets[0];
 }
 
 }  // namespace
 
-START_TEST(park_watch_take) {
+START_TEST(park_take_and_keys) {
   ck_assert(!pending::anything_parked());
   connection evicted;
   connection c = make(7, fake_fd_base + 1, pending::now_ms() + 1234);
@@ -65,39 +103,48 @@ START_TEST(park_watch_take) {
   ck_assert_uint_eq(pending::parked_for(7), 1);
   ck_assert_uint_eq(pending::parked_for(8), 0);
 
-  pollfd fds[4];
-  ticket tickets[4];
-  int64_t earliest = 0;
-  bool stalled = true;
-  ck_assert_uint_eq(pending::watch(8, false, fds, tickets, 4, &earliest, &stalled), 0);
-  ck_assert_uint_eq(pending::watch(7, false, fds, tickets, 4, &earliest, &stalled), 1);
-  ck_assert_int_eq(fds[0].fd, fake_fd_base + 1);
-  ck_assert_int_eq(fds[0].events, POLLIN | POLLRDHUP);
-  ck_assert_int_eq(earliest, c.deadline_ms);
-  ck_assert(!stalled);
+  // Watched by listener 7's readiness descriptor: reported once readable.
+  uint64_t key = 0;
+  ck_assert_int_eq(readiness::next_ready(7, &key), 0);
+  const uint64_t one = 1;
+  ck_assert_int_eq(write(c.fd, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  ck_assert_int_eq(readiness::next_ready(7, &key), 1);
+  const ticket t = pending::ticket_of(key);
+  ck_assert_uint_eq(pending::key_of(t), key);
+  ck_assert_int_eq(readiness::next_ready(8, &key), 0);  // no other listener's
 
-  connection peeked, out;
-  ck_assert(pending::peek(tickets[0], &peeked));
-  ck_assert_int_eq(peeked.fd, c.fd);
-  ck_assert_uint_eq(pending::parked_for(7), 1);  // peek does not take
-  ck_assert(pending::take(tickets[0], &out));
+  connection out;
+  ck_assert(pending::take(t, &out));
   ck_assert_int_eq(out.fd, c.fd);
   ck_assert_int_eq(out.listener, 7);
   ck_assert_int_eq(out.deadline_ms, c.deadline_ms);
   ck_assert_uint_eq(out.peer_len, c.peer_len);
   ck_assert_int_eq(std::memcmp(&out.peer, &c.peer, c.peer_len), 0);
+  // Taken: no longer watched, though still readable.
+  ck_assert_int_eq(readiness::next_ready(7, &key), 0);
   // The ticket is stale now, also once its slot holds another connection.
-  ck_assert(!pending::take(tickets[0], &out));
-  ck_assert(!pending::peek(tickets[0], &out));
+  ck_assert(!pending::take(t, &out));
   ck_assert(!pending::anything_parked());
   connection d = make(7, fake_fd_base + 2);
   ck_assert(pending::park(&d, &evicted) == park_outcome::parked);
-  ck_assert(!pending::take(tickets[0], &out));
-  ck_assert(!pending::announce(tickets[0]));
+  ck_assert(!pending::take(t, &out));
   ck_assert(pending::take(only_ticket(7), &out));
   ck_assert_int_eq(out.fd, fake_fd_base + 2);
   // A ticket beyond the pool.
   ck_assert(!pending::take(ticket{static_cast<uint32_t>(pending::pool_capacity), 0}, &out));
+}
+END_TEST
+
+// A connection that cannot be watched (no readiness descriptor for its
+// listener) is not parked.
+START_TEST(unwatched_is_no_room) {
+  connection evicted;
+  connection c;
+  c.listener = 12345;  // never given a readiness descriptor
+  c.fd = real_fd(fake_fd_base + 3);
+  c.deadline_ms = pending::now_ms() + 1000;
+  ck_assert(pending::park(&c, &evicted) == park_outcome::no_room);
+  ck_assert(!pending::anything_parked());
 }
 END_TEST
 
@@ -110,105 +157,70 @@ START_TEST(order_is_kept_across_parks) {
   ck_assert_uint_ne(a.order, 0);
   ck_assert_uint_gt(b.order, a.order);
   // Taken and parked again (its header still incomplete): same order.
-  pollfd fds[4];
   ticket tickets[4];
-  int64_t earliest;
-  bool stalled;
-  ck_assert_uint_eq(pending::watch(3, false, fds, tickets, 4, &earliest, &stalled), 2);
+  int64_t next;
+  ck_assert_uint_eq(pending::due(3, far_future, tickets, 4, &next), 2);
   connection out;
-  const int i = fds[0].fd == a.fd ? 0 : 1;
-  ck_assert(pending::take(tickets[i], &out));
+  ck_assert(pending::take(tickets[0], &out));
   const uint64_t first_order = out.order;
-  ck_assert_uint_eq(first_order, a.order);
+  ck_assert(first_order == a.order || first_order == b.order);
   ck_assert(pending::park(&out, &evicted) == park_outcome::parked);
   ck_assert_uint_eq(out.order, first_order);
 }
 END_TEST
 
-START_TEST(watch_capacity_and_all_listeners) {
+// due(): the connections whose deadline has passed, up to the capacity;
+// *next the time the listener's timer is next needed.
+START_TEST(due_and_next) {
   connection evicted;
   const int64_t now = pending::now_ms();
   for (int i = 0; i < 6; ++i) {
     connection c = make(10 + i % 2, fake_fd_base + i, now + 1000 - i * 100);
     ck_assert(pending::park(&c, &evicted) == park_outcome::parked);
   }
-  pollfd fds[8];
   ticket tickets[8];
-  int64_t earliest = 0;
-  bool stalled;
-  ck_assert_uint_eq(pending::watch(-1, false, fds, tickets, 8, &earliest, &stalled), 6);
-  ck_assert_int_eq(earliest, now + 500);
-  ck_assert_uint_eq(pending::watch(10, false, fds, tickets, 8, &earliest, &stalled), 3);
-  ck_assert_int_eq(earliest, now + 600);  // i = 4, the latest of listener 10
-  ck_assert_uint_eq(pending::watch(-1, false, fds, tickets, 4, &earliest, &stalled), 4);
-}
-END_TEST
-
-START_TEST(announced_once_and_skipped) {
-  connection evicted;
-  connection a = make(5, fake_fd_base + 1);
-  connection b = make(5, fake_fd_base + 2);
-  ck_assert(pending::park(&a, &evicted) == park_outcome::parked);
-  ck_assert(pending::park(&b, &evicted) == park_outcome::parked);
-  pollfd fds[4];
-  ticket tickets[4];
-  int64_t earliest;
-  bool stalled;
-  ck_assert_uint_eq(pending::watch(-1, true, fds, tickets, 4, &earliest, &stalled), 2);
-  const int announced_fd = fds[0].fd;
-  ck_assert(pending::announce(tickets[0]));
-  ck_assert(!pending::announce(tickets[0]));  // once only
-  ck_assert_uint_eq(pending::watch(-1, true, fds, tickets, 4, &earliest, &stalled), 1);
-  ck_assert_int_ne(fds[0].fd, announced_fd);
-  // The accepting thread still watches it.
-  ck_assert_uint_eq(pending::watch(5, false, fds, tickets, 4, &earliest, &stalled), 2);
-}
-END_TEST
-
-// A look that brought no new byte marks the connection stalled: watched
-// for hang-up only. A look with new bytes raises SO_RCVLOWAT past them.
-START_TEST(stalled_and_low_water) {
-  int accepted, peer;
-  pp_engine::tcp_pair(&accepted, &peer, nullptr);
-  connection evicted;
-  connection c = make(4, accepted);
-  ck_assert(pending::park(&c, &evicted) == park_outcome::parked);
-  ticket t = only_ticket(4);
-  pending::record_look(t, 0);  // nothing new (seen was 0)
-  pollfd fds[2];
-  ticket tickets[2];
-  int64_t earliest;
-  bool stalled = false;
-  ck_assert_uint_eq(pending::watch(4, false, fds, tickets, 2, &earliest, &stalled), 1);
-  ck_assert(stalled);
-  ck_assert_int_eq(fds[0].events, POLLRDHUP);
-
-  pending::record_look(t, 5);  // progress
-  ck_assert_uint_eq(pending::watch(4, false, fds, tickets, 2, &earliest, &stalled), 1);
-  ck_assert(!stalled);
-  ck_assert_int_eq(fds[0].events, POLLIN | POLLRDHUP);
-  int lowat = 0;
-  socklen_t len = sizeof lowat;
-  ck_assert_int_eq(getsockopt(accepted, SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
-  ck_assert_int_eq(lowat, 6);
-  pending::record_look(t, 9);
-  ck_assert_int_eq(getsockopt(accepted, SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
-  ck_assert_int_eq(lowat, 10);
-
+  int64_t next = 0;
+  // Listener 10 holds i = 0, 2, 4: deadlines now+1000, +800, +600.
+  ck_assert_uint_eq(pending::due(10, now, tickets, 8, &next), 0);
+  ck_assert_int_eq(next, now + 600);
+  ck_assert_uint_eq(pending::due(10, now + 700, tickets, 8, &next), 1);
+  ck_assert_int_eq(next, now + 800);
   connection out;
-  ck_assert(pending::take(t, &out));
-  ck_assert_uint_eq(out.seen, 9);
-  ck_assert(out.saved_low_water.changed);
-  proxyproto::restore_low_water(out.fd, &out.saved_low_water);
-  ck_assert_int_eq(getsockopt(accepted, SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
-  ck_assert_int_eq(lowat, 1);
-  ck_assert(!out.saved_low_water.changed);
-  // A stale ticket's look changes nothing.
-  pending::record_look(t, 20);
-  ck_assert_int_eq(getsockopt(accepted, SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
-  ck_assert_int_eq(lowat, 1);
-  close(accepted);
-  close(peer);
+  ck_assert(pending::take(tickets[0], &out));
+  ck_assert_int_eq(out.deadline_ms, now + 600);
+  // Beyond the capacity, a due one makes *next "now": the timer fires at once.
+  ck_assert_uint_eq(pending::due(11, now + 5000, tickets, 2, &next), 2);
+  ck_assert_int_le(next, now + 5000);
+  // With nothing parked for it, no time is needed.
+  ck_assert_uint_eq(pending::due(12, now, tickets, 8, &next), 0);
+  ck_assert_int_eq(next, -1);
+}
+END_TEST
+
+// A stalled connection (one whose readiness brought nothing new) is watched
+// for hang-up only, and due stall_recheck_ms after it was parked.
+START_TEST(stalled_is_rechecked_on_the_timer) {
+  int a[2];
+  unix_pair(a);
+  connection evicted;
+  connection c = make(4, a[0], pending::now_ms() + 10000);
+  c.stalled = true;
+  ck_assert(pending::park(&c, &evicted) == park_outcome::parked);
+  pp_engine::send_all(a[1], "x", 1);
+  uint64_t key;
+  ck_assert_int_eq(readiness::next_ready(4, &key), 0);  // data alone: no report
+  ticket tickets[2];
+  int64_t next = 0;
+  const int64_t now = pending::now_ms();
+  ck_assert_uint_eq(pending::due(4, now, tickets, 2, &next), 0);
+  ck_assert_int_le(next, now + pending::stall_recheck_ms);
+  ck_assert_uint_eq(pending::due(4, now + pending::stall_recheck_ms + 1, tickets, 2, &next), 1);
+  close(a[1]);  // a hang-up is reported
+  ck_assert_int_eq(readiness::next_ready(4, &key), 1);
+  ck_assert_uint_eq(key, pending::key_of(tickets[0]));
+  connection out;
+  ck_assert(pending::take(tickets[0], &out));
+  close(a[0]);
 }
 END_TEST
 
@@ -220,11 +232,11 @@ START_TEST(eviction_at_listener_capacity) {
     connection c = make(20, fake_fd_base + static_cast<int>(i));
     ck_assert(pending::park(&c, &evicted) == park_outcome::parked);
   }
-  connection other = make(21, fake_fd_base + 5000);
+  connection other = make(21, fake_fd_base + 500);
   ck_assert(pending::park(&other, &evicted) == park_outcome::parked);
   ck_assert_uint_eq(pending::parked_for(20), pending::listener_capacity);
 
-  connection extra = make(20, fake_fd_base + 9000);
+  connection extra = make(20, fake_fd_base + 900);
   evicted = connection{};
   ck_assert(pending::park(&extra, &evicted) == park_outcome::parked_evicting);
   ck_assert_int_eq(evicted.fd, fake_fd_base);  // the oldest
@@ -238,11 +250,11 @@ START_TEST(eviction_at_listener_capacity) {
   ck_assert(pending::park(&evicted, &second) == park_outcome::parked_evicting);
   ck_assert_int_eq(second.fd, fake_fd_base + 1);
   connection next;
-  connection again = make(20, fake_fd_base + 9001);
+  connection again = make(20, fake_fd_base + 901);
   ck_assert(pending::park(&again, &next) == park_outcome::parked_evicting);
   ck_assert_int_eq(next.fd, fake_fd_base);
   connection third;
-  connection more = make(20, fake_fd_base + 9002);
+  connection more = make(20, fake_fd_base + 902);
   ck_assert(pending::park(&more, &third) == park_outcome::parked_evicting);
   ck_assert_int_eq(third.fd, fake_fd_base + 2);
 }
@@ -341,48 +353,18 @@ START_TEST(child_of_fork_starts_empty) {
 }
 END_TEST
 
-namespace {
-
-std::atomic<bool> woken{false};
-
-void *waiter(void *) {
-  pending::wait_until_parked();
-  woken = true;
-  return nullptr;
-}
-
-}  // namespace
-
-START_TEST(wait_until_parked_wakes) {
-  pthread_t t;
-  ck_assert_int_eq(pthread_create(&t, nullptr, waiter, nullptr), 0);
-  const timespec pause{0, 50 * 1000 * 1000};
-  nanosleep(&pause, nullptr);
-  ck_assert(!woken);  // nothing parked: still waiting
-  connection evicted;
-  connection c = make(2, fake_fd_base);
-  ck_assert(pending::park(&c, &evicted) == park_outcome::parked);
-  timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += 5;
-  ck_assert_int_eq(pthread_timedjoin_np(t, nullptr, &deadline), 0);
-  ck_assert(woken);
-}
-END_TEST
-
 Suite *make_pending_pool_suite(void) {
   Suite *s = suite_create("pending_pool");
   TCase *tc = tcase_create("pool");
-  tcase_add_test(tc, park_watch_take);
+  tcase_add_test(tc, park_take_and_keys);
+  tcase_add_test(tc, unwatched_is_no_room);
   tcase_add_test(tc, order_is_kept_across_parks);
-  tcase_add_test(tc, watch_capacity_and_all_listeners);
-  tcase_add_test(tc, announced_once_and_skipped);
-  tcase_add_test(tc, stalled_and_low_water);
+  tcase_add_test(tc, due_and_next);
+  tcase_add_test(tc, stalled_is_rechecked_on_the_timer);
   tcase_add_test(tc, eviction_at_listener_capacity);
   tcase_add_test(tc, no_room_in_a_full_pool);
   tcase_add_test(tc, forget_descriptors);
   tcase_add_test(tc, child_of_fork_starts_empty);
-  tcase_add_test(tc, wait_until_parked_wakes);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -2,7 +2,7 @@
 // between two of its looks, over real loopback TCP connections.
 //
 // A race that a black-box test meets only now and then is made certain
-// here: this program defines poll(), so the reader's own calls to it land
+// here: this program defines __poll(), so the reader's own calls to it land
 // in poll_hook below, which can let the peer act at exactly that moment.
 #include <check.h>
 #include <errno.h>
@@ -26,12 +26,15 @@ namespace {
 
 using bytes = std::vector<uint8_t>;
 
-// Run once, at the reader's next poll(), before the real poll.
+// Run once, at the reader's next __poll(), before the real poll.
 std::function<void()> poll_hook;
 
 }  // namespace
 
-extern "C" int poll(pollfd *fds, nfds_t n, int timeout) {
+// The reader calls the C library's __poll (poll itself being the library's
+// interposer): this program's definition takes its place.
+extern "C" int __poll(pollfd *fds, nfds_t n, int timeout);
+extern "C" int __poll(pollfd *fds, nfds_t n, int timeout) {
   if (poll_hook) {
     const std::function<void()> hook = poll_hook;
     poll_hook = nullptr;

@@ -1,0 +1,95 @@
+// Per-process readiness of a listener's parked connections.
+//
+// A connection parked by this process (its header late or split) is
+// watched by a descriptor of this process only: one epoll instance per
+// listener (its "readiness descriptor"), holding the parked connections
+// (readable only on progress, thanks to SO_RCVLOWAT, or hang-up) and a
+// timerfd armed at the nearest deadline. It is readable exactly when
+// accept() on the listener, in this process, has a parked connection to
+// hand out or a deadline to settle.
+//
+// The application never sees it. It is waited on together with the
+// listener and reported as the listener's own readiness:
+//  - epoll: when the application registers the listener in an epoll set,
+//    the readiness descriptor joins that set with the listener's event data
+//    (so epoll_wait needs no translation: the event looks like the
+//    listener's), and follows its EPOLL_CTL_MOD/DEL;
+//  - poll/ppoll, select/pselect: added to the set for the call and mapped
+//    back onto the listener (lib/accept/wait_sets.cc);
+//  - a blocking accept() polls the listener and it together.
+// Nothing depends on which process the kernel wakes for a new connection:
+// no other process can see or take this one's parked connections.
+//
+// Listeners are known by listen() and accept() in this process or its
+// ancestors (a mark per descriptor), and by EPOLLEXCLUSIVE registrations
+// (checked with SO_ACCEPTCONN), so that epoll_ctl() costs nothing for any
+// other descriptor.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace proxyproto::readiness {
+
+// Marks `fd` as a listening socket, or forgets the mark.
+void note_listener(int fd) noexcept;
+bool is_listener(int fd) noexcept;
+
+// After a successful epoll_ctl() by the application.
+void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcept;
+
+// True when this process has any readiness descriptor (one relaxed load):
+// the wait shims do nothing otherwise.
+bool any() noexcept;
+// The listener's readiness descriptor, or -1; takes no lock.
+int descriptor_of(int listener) noexcept;
+// The same, created (and joined to the listener's epoll sets) if needed;
+// -1 when it cannot be (no descriptor left).
+int ensure(int listener) noexcept;
+
+// The key of the timer among the watched keys.
+inline constexpr uint64_t timer_key = ~uint64_t{0};
+// Watches / stops watching a parked connection, reported with `key`. With
+// `hangup_only`, only its hang-up wakes (a socket whose poll ignores
+// SO_RCVLOWAT, looked at on a timer instead).
+bool watch(int listener, int fd, uint64_t key, bool hangup_only) noexcept;
+void unwatch(int listener, int fd) noexcept;
+// Arms the listener's timer at `at_ms` (CLOCK_MONOTONIC), or disarms it
+// with at_ms < 0.
+void arm(int listener, int64_t at_ms) noexcept;
+// One ready key without waiting: 1 (*key set; the timer's is read and so
+// cleared), 0 when none, -1 on error.
+int next_ready(int listener, uint64_t *key) noexcept;
+
+// For a blocking accept() with parked connections: waits until the
+// listener has a connection (1) or the readiness descriptor is readable
+// (0); -2 with errno on failure (EINTR), -1 when it cannot wait this way.
+// The listener is watched with EPOLLEXCLUSIVE, as siblings blocked in
+// accept() are: the kernel wakes one of them for a new connection, so this
+// one, once woken, finds it there rather than racing them to it and then
+// blocking in accept() while its parked connections become ready.
+int wait_for_blocking(int listener) noexcept;
+
+// `fd` was closed or replaced: as a listener, its readiness descriptor is
+// closed and its registrations forgotten; as an epoll set, registrations in
+// it are forgotten; as one of our own descriptors (closed behind our back),
+// the listener loses it.
+// Set once this process (or its parent) marked a listener: until then
+// close() has nothing to look up here.
+extern std::atomic<bool> listeners_seen;
+void forget_involved(int fd) noexcept;
+inline void forget(int fd) noexcept {
+  if (listeners_seen.load(std::memory_order_relaxed)) forget_involved(fd);
+}
+void forget_range(unsigned first, unsigned last) noexcept;
+
+// The child of fork() shares its parent's epoll instances: it closes its
+// copies of the readiness descriptors and makes its own at its first park,
+// joining the epoll sets it knows the listener is in. An epoll set created
+// before fork() is shared with the parent, which is then woken by the
+// child's readiness too, finds nothing of its own and gets EAGAIN.
+void after_fork_child() noexcept;
+
+}  // namespace proxyproto::readiness
