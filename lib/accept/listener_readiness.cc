@@ -362,7 +362,7 @@ int next_ready(int listener, uint64_t *key) noexcept {
     entry *e = find_locked(listener);
     if (e != nullptr && e->timer_fd >= 0) {
       uint64_t expirations;
-      const ssize_t ignored = read(e->timer_fd, &expirations, sizeof expirations);
+      const long ignored = syscall(SYS_read, e->timer_fd, &expirations, sizeof expirations);
       (void)ignored;
       e->armed_ms = -1;  // fired: the next arm() must set it again
     }
