@@ -42,7 +42,7 @@ struct connection {
   int64_t parked_ms = 0;    // when it was last parked (a stalled one is
                             // looked at again stall_recheck_ms later)
   low_water saved_low_water;
-  sockaddr_storage peer{};  // the real peer, from accept4()
+  sockaddr_storage peer;  // the real peer, from accept4(): peer_len bytes of it
   socklen_t peer_len = 0;
 };
 
