@@ -13,7 +13,7 @@ tests_exec_exec_tester_SOURCES = tests/exec/exec_tester.cc
 tests_exec_exec_reporter_SOURCES = tests/exec/exec_reporter.cc
 tests_exec_exec_reporter_linked_SOURCES = tests/exec/exec_reporter.cc
 tests_exec_exec_reporter_linked_LDADD = lib/libproxyproto.la
-tests_exec_exec_reporter_linked_LDFLAGS = -no-install
+tests_exec_exec_reporter_linked_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 # The unit tests of the hand-over are suites of tests/unit/check_core
 # (handover_text) and tests/engine/check_engine (handover).

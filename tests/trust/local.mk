@@ -22,7 +22,7 @@ AM_TESTS_ENVIRONMENT += \
 check_PROGRAMS += tests/trust/pp_server_linked
 tests_trust_pp_server_linked_SOURCES = tests/helpers/pp_server.cc
 tests_trust_pp_server_linked_LDADD = lib/libproxyproto.la
-tests_trust_pp_server_linked_LDFLAGS = -no-install
+tests_trust_pp_server_linked_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 pp_trust_scripts = \
 	tests/trust/allow.sh \
