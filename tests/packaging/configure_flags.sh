@@ -49,7 +49,9 @@ conf() {
   shift 2
   mkdir -p "$PP_TMP/$name"
   CONF_RC=0
-  (cd "$PP_TMP/$name" && PP_REJECT=$reject "$SRC/configure" \
+  # configure and its tools (dd among them) are no program under test: a
+  # sanitizer build's runtime, preloaded for the tests, stays out of them.
+  (cd "$PP_TMP/$name" && env -u LD_PRELOAD PP_REJECT="$reject" "$SRC/configure" \
     CC="$PP_TMP/bin/gcc" CXX="$PP_TMP/bin/g++" --disable-tests "$@" \
     >configure.out 2>&1) || CONF_RC=$?
 }
