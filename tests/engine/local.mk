@@ -7,6 +7,7 @@ if ENABLE_TESTS
 check_PROGRAMS += tests/engine/check_engine
 tests_engine_check_engine_SOURCES = \
 	tests/engine/suites.h \
+	tests/lib/check_assert.h \
 	tests/engine/check_main.cc \
 	tests/engine/check_peer_addresses.cc \
 	tests/engine/check_kept_headers.cc \

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <string>
 
+#include "../lib/check_assert.h"
+
 Suite *make_peer_addresses_suite(void);
 Suite *make_kept_headers_suite(void);
 Suite *make_pending_pool_suite(void);
@@ -24,15 +26,6 @@ Suite *make_header_reader_suite(void);
 Suite *make_connection_scope_suite(void);
 Suite *make_captured_environment_suite(void);
 Suite *make_handover_suite(void);
-
-// Compares a std::string result with the expected text. (ck_assert_str_eq
-// on a temporary's c_str() would read freed memory.)
-#define PP_ASSERT_STR(got_expr, want)                                      \
-  do {                                                                     \
-    const std::string pp_got = (got_expr);                                 \
-    ck_assert_msg(pp_got == (want), "got \"%s\", want \"%s\"",             \
-                  pp_got.c_str(), (want));                                 \
-  } while (0)
 
 namespace pp_engine {
 

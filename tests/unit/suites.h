@@ -17,6 +17,8 @@
 
 #include "core/proxy_header.h"
 
+#include "../lib/check_assert.h"
+
 // One suite per unit, named after it (tests/unit/check_<unit>.cc tests
 // lib/core/<unit>.h); the corpus suite replays tests/corpus through
 // parse_header.
@@ -38,15 +40,6 @@ Suite *make_tlv_setting_suite(void);
 Suite *make_handover_text_suite(void);
 Suite *make_corpus_suite(void);
 Suite *make_datagram_suite(void);
-
-// Compares a std::string result with the expected text. (ck_assert_str_eq
-// on a temporary's c_str() would read freed memory.)
-#define PP_ASSERT_STR(got_expr, want)                                      \
-  do {                                                                     \
-    const std::string pp_got = (got_expr);                                 \
-    ck_assert_msg(pp_got == (want), "got \"%s\", want \"%s\"",             \
-                  pp_got.c_str(), (want));                                 \
-  } while (0)
 
 namespace pp_test {
 
