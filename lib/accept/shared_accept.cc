@@ -101,6 +101,11 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
     unlock(p);
     return real::accept4(listener, addr, addrlen, flags);
   }
+  // Counted before the flags change, uncounted after they are restored: a
+  // sibling whose accept() meets the non-blocking moment always sees it in
+  // eagain_was_ours(), whichever side of its snapshot the change fell.
+  p->in_progress.fetch_add(1, std::memory_order_acq_rel);
+  p->begun.fetch_add(1, std::memory_order_acq_rel);
   if (s->count == 0) {
     s->inode = st.st_ino;
     s->original = fcntl(listener, F_GETFL);
@@ -108,8 +113,6 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
       fcntl(listener, F_SETFL, s->original | O_NONBLOCK);
   }
   ++s->count;
-  p->in_progress.fetch_add(1, std::memory_order_acq_rel);
-  p->begun.fetch_add(1, std::memory_order_acq_rel);
   unlock(p);
 
   const int fd = real::accept4(listener, addr, addrlen, flags);
