@@ -138,6 +138,8 @@ int park(accept_call &k, pending::connection &c) {
   rearm(k.listener);
   switch (outcome) {
     case pending::park_outcome::parked:
+      PP_DEBUG("fd %d parked with %zu bytes seen%s", c.fd, c.seen,
+               c.stalled ? " (stalled)" : "");
       return -1;
     case pending::park_outcome::parked_evicting:
       PP_DEBUG("pending connections full: the oldest is settled early");
