@@ -18,6 +18,14 @@
 // go-mmproxy, which binds the source it is given, never reuses a 4-tuple)
 // and its destination is the server's address.
 //
+// Each connection comes from one of 250 loopback sources (127.1.0.1 to
+// 127.1.0.250), in turn. Short connections closed by the client first leave
+// it in TIME_WAIT for 60 s, and one source address has only the 28,232
+// ports of ip_local_port_range: a few rounds of 25,000 connections/s from
+// 127.0.0.1 alone exhaust them, after which every connect() waits in the
+// kernel for a port (about 20 ms each here, whatever the server is). That
+// stall would land on whichever variant happens to run then.
+//
 // --lockstep (short): after the echo, shut down the sending side and wait
 //        for the server's close before the next connection starts, so that
 //        a server traced with one client does the same calls for every
@@ -108,6 +116,19 @@ uint64_t now_ns() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u +
          static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Binds `fd` to the next loopback source address (see the top); the port
+// is left to connect(), which then needs it unique for the 4-tuple only.
+void bind_next_source(int fd) {
+  static unsigned next = 0;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(0x7f010001u + next);
+  next = (next + 1) % 250;
+  bind(fd, reinterpret_cast<sockaddr *>(&sin), sizeof sin);
 }
 
 // The header for connection number k, written to out; returns its length.
@@ -225,6 +246,7 @@ bool generator::start_short(size_t i) {
   }
   const int one = 1;
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  bind_next_source(c.fd);
   c.started = now_ns();
   c.got = 0;
   const int rc = connect(c.fd, reinterpret_cast<sockaddr *>(&addr_), sizeof addr_);
