@@ -69,10 +69,13 @@ int deliver(const accept_call &k, pending::connection &c,
   } else if (c.saved_low_water.changed) {
     restore_low_water(c.fd, &c.saved_low_water);
   }
+  // The descriptor's record is written either way: a number reused behind
+  // our back (a close that bypassed close()) may have left one.
   if (fate == connection_fate::proxied) {
     peer_addresses::store(c.fd, v.source, v.source_len);
     copy_sockaddr_truncated(v.source, v.source_len, k.addr, k.addrlen);
   } else {
+    peer_addresses::forget(c.fd);
     copy_sockaddr_truncated(c.peer, c.peer_len, k.addr, k.addrlen);
   }
   return c.fd;
@@ -279,9 +282,10 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
       }
       return c.fd;
     }
-    // A fresh descriptor has no record: clear what a number reused behind
-    // our back (a close that bypassed close()) may have left.
-    peer_addresses::forget(c.fd);
+    // A fresh descriptor has no record: clear a kept header that a number
+    // reused behind our back (a close that bypassed close()) may have left,
+    // before this connection's own may be kept. Its address record is
+    // rewritten when it is handed out (deliver, pass-through).
     kept_headers::forget(c.fd);
     c.listener_family = c.peer.ss_family;
 
@@ -291,6 +295,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
       case scope_decision::handle:
         break;
       case scope_decision::pass_through:
+        peer_addresses::forget(c.fd);
         copy_sockaddr_truncated(c.peer, c.peer_len, addr, addrlen);
         return c.fd;
       case scope_decision::drop:

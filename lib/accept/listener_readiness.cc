@@ -89,10 +89,10 @@ entry_range entries_made() noexcept {
 constinit std::atomic<int> live{0};  // entries with a readiness descriptor
 constinit std::atomic<int> used{0};  // entries in use
 constinit std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64] = {};
-// Descriptors that close() must look up in the table: listeners with an
-// entry, epoll sets holding one, and our own. A bit is set when a number
-// becomes one of those and cleared when that number is closed, so that
-// close() of any other descriptor costs one load.
+// Descriptors that close() must look up here: every marked listener (with
+// an entry or not), epoll sets holding one, and our own. A bit is set when
+// a number becomes one of those and cleared when that number is closed, so
+// that close() or epoll_ctl() of any other descriptor costs one load.
 constinit std::atomic<uint64_t> involved[bitmap_fds / 64] = {};
 constinit descriptor_table<listener_mark> marks;
 
@@ -219,6 +219,9 @@ void note_listener(int fd) noexcept {
   listeners_seen.store(true, std::memory_order_relaxed);
   if (listener_mark *m = marks.find_or_map(fd))
     m->is_listener.store(1, std::memory_order_relaxed);
+  // Involved, so that close() of any descriptor that is neither a listener
+  // nor one of ours is told by the bitmap alone, without a look-up here.
+  involve(fd);
 }
 
 bool is_listener(int fd) noexcept {
@@ -227,7 +230,8 @@ bool is_listener(int fd) noexcept {
 }
 
 void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcept {
-  if (!is_listener(fd)) {
+  // Every marked listener is involved: the bitmap answers for the others.
+  if (!is_involved(fd) || !is_listener(fd)) {
     // A listener this process never saw listen() or accept() on (inherited
     // across exec): EPOLLEXCLUSIVE is used for little else.
     if (op != EPOLL_CTL_ADD || event == nullptr ||
@@ -442,10 +446,9 @@ int wait_for_blocking(int listener) noexcept {
 constinit std::atomic<bool> listeners_seen{false};
 
 void forget_involved(int fd) noexcept {
-  if (fd < 0) return;
+  if (fd < 0 || !is_involved(fd)) return;  // every listener is involved
   if (listener_mark *m = marks.find(fd))
     m->is_listener.store(0, std::memory_order_relaxed);
-  if (!is_involved(fd)) return;
   forget_entries_in(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
   uninvolve(fd);
 }

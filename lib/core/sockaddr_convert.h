@@ -13,6 +13,8 @@ namespace proxyproto {
 // source on an AF_INET6 listener becomes ::ffff:a.b.c.d, as the kernel
 // reports it on dual-stack sockets; anything else keeps its own family.
 // Returns the sockaddr's length, or 0 when family is neither inet nor inet6.
+// The first sizeof(sockaddr_in6) bytes of *out are written (padding zero);
+// the rest of the sockaddr_storage is left as it was.
 socklen_t endpoint_to_sockaddr(address_family family,
                                const ip_endpoint &endpoint,
                                int listener_family,
