@@ -14,6 +14,9 @@ lib_libproxyproto_engine_la_SOURCES += \
 	lib/accept/pending_pool.cc \
 	lib/accept/listener_readiness.h \
 	lib/accept/listener_readiness.cc \
+	lib/accept/readiness_table.h \
+	lib/accept/readiness_table.cc \
+	lib/accept/epoll_registrations.cc \
 	lib/accept/shared_accept.h \
 	lib/accept/shared_accept.cc \
 	lib/accept/wait_sets.h \
