@@ -5,23 +5,17 @@
 
 namespace proxyproto {
 
-parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
-                          header *out) noexcept {
-  bool undecided = false;
+namespace {
 
-  if (versions & accept_v2) {
-    switch (match_v2_signature(buf, len)) {
-      case prefix_match::full:
-        // parse_v2 decides the version byte: the twelve signature bytes
-        // start no other protocol, so any version but 2 is invalid.
-        return parse_v2(buf, len, out);
-      case prefix_match::partial:
-        undecided = true;
-        break;
-      case prefix_match::none:
-        break;
-    }
-  }
+// Everything but a whole v2 signature: a v1 line, a prefix of either
+// signature (need more), or no header. Out of line, so that parse_header
+// stays a test and a tail call for the usual v2 header.
+__attribute__((noinline)) parse_result other_than_v2(const uint8_t *buf,
+                                                     size_t len, unsigned versions,
+                                                     header *out) noexcept {
+  bool undecided = false;
+  if ((versions & accept_v2) && match_v2_signature(buf, len) == prefix_match::partial)
+    undecided = true;
   if (versions & accept_v1) {
     switch (match_v1_signature(buf, len)) {
       case prefix_match::full:
@@ -35,6 +29,20 @@ parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
   }
   if (undecided) return {parse_status::need_more, defect::none, 0};
   return {parse_status::not_proxy, defect::none, 0};
+}
+
+}  // namespace
+
+parse_result parse_header(const uint8_t *buf, size_t len, unsigned versions,
+                          header *out) noexcept {
+  // A whole v2 signature goes straight to parse_v2, which decides the
+  // version byte: the twelve signature bytes start no other protocol, so
+  // any version but 2 is invalid. (The two signatures cannot both match,
+  // nor one match whole and the other in part: one starts with CR, the
+  // other with P.)
+  if ((versions & accept_v2) && match_v2_signature(buf, len) == prefix_match::full)
+    return parse_v2(buf, len, out);
+  return other_than_v2(buf, len, versions, out);
 }
 
 size_t v2_total_length(const uint8_t *buf, size_t len) noexcept {

@@ -126,6 +126,13 @@ parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept;
 parse_result parse_v1_careful(const uint8_t *buf, size_t len,
                               header *out) noexcept;
 
+// parse_v2 without its direct reading of the usual header (PROXY, TCP over
+// IPv4 or IPv6, no TLV): every rule of §2.2 applied in order. parse_v2 must
+// answer exactly as this does; the unit tests and fuzz invariants hold it
+// to that.
+parse_result parse_v2_careful(const uint8_t *buf, size_t len,
+                              header *out) noexcept;
+
 // The total size of a v2 header that starts with buf[0..len), known once
 // its 16 fixed bytes have arrived; 0 before that or when buf does not start
 // with the v2 signature. Lets a reader size its buffer for a header larger

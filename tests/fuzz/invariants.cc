@@ -180,6 +180,37 @@ void check_v1_readings(const uint8_t *data, size_t size) {
   }
 }
 
+void check_v2_readings(const uint8_t *data, size_t size) {
+  // parse_v2 reads the usual header directly; on every prefix it must
+  // answer as the careful reading does, fields included. The usual header
+  // is decided within its first 16 + 36 bytes.
+  const size_t last = size < v2_fixed_length + 36 + 1 ? size : v2_fixed_length + 36 + 1;
+  for (size_t n = 0; n <= last; ++n) {
+    header quick, careful;
+    std::memset(&quick, 0x5A, sizeof quick);
+    std::memset(&careful, 0xA5, sizeof careful);
+    const parse_result a = parse_v2(data, n, &quick);
+    const parse_result b = parse_v2_careful(data, n, &careful);
+    PP_REQUIRE(a.status == b.status, a.status, b.status);
+    PP_REQUIRE(a.why == b.why, a.why, b.why);
+    PP_REQUIRE(a.length == b.length, a.length, b.length);
+    if (a.status != parse_status::complete) continue;
+    PP_REQUIRE(quick.version == careful.version && quick.cmd == careful.cmd &&
+                   quick.proto == careful.proto && quick.family == careful.family,
+               quick.family, careful.family);
+    PP_REQUIRE(quick.tlvs_length == careful.tlvs_length, quick.tlvs_length,
+               careful.tlvs_length);
+    const size_t addr_len = quick.family == address_family::inet    ? 4
+                            : quick.family == address_family::inet6 ? 16
+                                                                     : 0;
+    if (addr_len == 0) continue;
+    PP_REQUIRE(quick.tlvs == careful.tlvs, n, 2);
+    PP_REQUIRE(same_endpoint(quick.source, careful.source, addr_len), n, 0);
+    PP_REQUIRE(same_endpoint(quick.destination, careful.destination, addr_len),
+               n, 1);
+  }
+}
+
 void check_datagram(const uint8_t *data, size_t size,
                     const datagram_rules &rules) {
   const datagram_inspection whole = inspect_datagram(data, size, size, rules);
@@ -224,6 +255,7 @@ void check_datagram(const uint8_t *data, size_t size,
 
 void check_invariants(const uint8_t *data, size_t size) {
   check_v1_readings(data, size);
+  check_v2_readings(data, size);
   check_parse(data, size, accept_v1_v2);
   check_parse(data, size, accept_v1);
   check_parse(data, size, accept_v2);

@@ -680,6 +680,85 @@ START_TEST(ssl_tlv_past_end) {
 }
 END_TEST
 
+namespace {
+
+// parse_v2 reads the usual header (PROXY, TCP over IPv4 or IPv6, no TLV)
+// without the careful reading; both must give the same answer. Checked on
+// the two usual headers with every value of each of their four bytes after
+// the signature, on every prefix of them, and with bytes after the block
+// (a TLV, a checksum), from a buffer that ends at an unmapped page.
+void expect_same_as_careful(const bytes &in, const char *what, int value) {
+  for (size_t n = 0; n <= in.size(); ++n) {
+    guarded g(in.data(), n);
+    proxyproto::header quick, careful;
+    std::memset(&quick, 0x5A, sizeof quick);
+    std::memset(&careful, 0xA5, sizeof careful);
+    const proxyproto::parse_result a = proxyproto::parse_v2(g.data(), n, &quick);
+    const proxyproto::parse_result b = proxyproto::parse_v2_careful(g.data(), n, &careful);
+    ck_assert_msg(a.status == b.status && a.why == b.why && a.length == b.length,
+                  "%s %d, %zu bytes: %s/%s/%zu, careful %s/%s/%zu", what, value, n,
+                  status_name(a.status), defect_id(a.why), a.length,
+                  status_name(b.status), defect_id(b.why), b.length);
+    if (a.status != parse_status::complete) continue;
+    ck_assert_msg(quick.version == careful.version && quick.cmd == careful.cmd &&
+                      quick.family == careful.family && quick.proto == careful.proto &&
+                      quick.length == careful.length &&
+                      quick.tlvs_length == careful.tlvs_length,
+                  "%s %d, %zu bytes: fields differ", what, value, n);
+    ck_assert_msg(std::memcmp(&quick.source, &careful.source, sizeof quick.source) == 0 &&
+                      std::memcmp(&quick.destination, &careful.destination,
+                                  sizeof quick.destination) == 0,
+                  "%s %d, %zu bytes: endpoints differ", what, value, n);
+    if (quick.family != address_family::unspec)
+      ck_assert_msg(quick.tlvs == careful.tlvs, "%s %d: TLVs differ", what, value);
+  }
+}
+
+bytes usual_header(bool six) {
+  bytes block;
+  for (size_t i = 0; i < (six ? 36u : 12u); ++i)
+    block.push_back(static_cast<uint8_t>(0xC0 + i));
+  return v2(cmd_proxy, six ? 0x21 : 0x11, block);
+}
+
+}  // namespace
+
+START_TEST(usual_header_read_as_carefully) {
+  for (bool six : {false, true}) {
+    const bytes usual = usual_header(six);
+    expect_same_as_careful(concat({usual, text("GET / HTTP/1.0\r\n")}), "usual", six);
+    for (size_t at = 12; at < 16; ++at) {
+      for (int value = 0; value < 256; ++value) {
+        bytes in = concat({usual, text("payload")});
+        in[at] = static_cast<uint8_t>(value);
+        expect_same_as_careful(in, at == 12 ? "ver_cmd" : at == 13 ? "family" : "length",
+                               value);
+      }
+    }
+  }
+}
+END_TEST
+
+START_TEST(usual_header_with_tlvs_read_as_carefully) {
+  for (bool six : {false, true}) {
+    bytes block = usual_header(six);
+    block.erase(block.begin(), block.begin() + 16);
+    // A NOOP TLV, then a checksum that is right, then one that is wrong.
+    const bytes noop = concat({block, tlv(0x04, bytes{1, 2, 3})});
+    expect_same_as_careful(v2(cmd_proxy, six ? 0x21 : 0x11, noop), "noop", six);
+    bytes with_crc = v2(cmd_proxy, six ? 0x21 : 0x11, concat({block, tlv(0x03, bytes(4, 0))}));
+    fill_crc32c(with_crc, 16 + block.size());
+    expect_same_as_careful(with_crc, "crc32c", six);
+    with_crc.back() ^= 1;
+    expect_same_as_careful(with_crc, "bad crc32c", six);
+  }
+}
+END_TEST
+
+namespace {
+
+}  // namespace
+
 Suite *make_parse_v2_suite(void) {
   Suite *s = suite_create("parse_v2");
 
@@ -730,6 +809,11 @@ Suite *make_parse_v2_suite(void) {
   tcase_add_loop_test(
       tc, tlv_truncated, 0,
       static_cast<int>(sizeof truncated_tails / sizeof truncated_tails[0]));
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("usual_header");
+  tcase_add_test(tc, usual_header_read_as_carefully);
+  tcase_add_test(tc, usual_header_with_tlvs_read_as_carefully);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("crc32c");
