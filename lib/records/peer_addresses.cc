@@ -114,6 +114,14 @@ bool plainly_empty(const entry *e) noexcept {
          (e->sequence.load(std::memory_order_relaxed) & 1u) == 0;
 }
 
+// The first record in a page of the table: the page is mapped (and the
+// fork handler registered, once). Out of line, so that store() itself
+// stays a leaf for every later connection.
+__attribute__((noinline)) entry *first_in_page(int fd) noexcept {
+  pthread_once(&atfork_once, register_atfork);
+  return table.find_or_map(fd);
+}
+
 }  // namespace
 
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
@@ -121,8 +129,7 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   records::note_recording();
   entry *e = table.find(fd);
   if (e == nullptr) [[unlikely]] {
-    pthread_once(&atfork_once, register_atfork);
-    e = table.find_or_map(fd);
+    e = first_in_page(fd);
     if (e == nullptr) return false;
   }
   // All four words, whatever len says (a fixed-size copy is four moves; a

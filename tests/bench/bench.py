@@ -39,7 +39,7 @@ CI = os.environ.get("CI") == "true"
 # (lib/accept) is beyond what this benchmark's counts alone can fix (see
 # doc/benchmark.md). Lower them as that share shrinks; never raise them.
 CEILING_V1 = 1150
-CEILING_V2 = 850
+CEILING_V2 = 780
 
 
 # ---- Processes --------------------------------------------------------------
