@@ -224,13 +224,15 @@ size_t quick_line(const uint8_t *buf, size_t len, header *out) noexcept {
   const bool inet = proto == (eight_bytes(" TCP4 ..") & six_bytes);
   if (!inet && proto != (eight_bytes(" TCP6 ..") & six_bytes)) return 0;
   p += 6;
-  uint8_t source[16] = {}, destination[16] = {};
+  // Decoded straight into *out (whatever this leaves there when it returns
+  // 0 is rewritten by the careful reading).
+  start_header(out, inet ? address_family::inet : address_family::inet6, total);
   if (inet) {
-    p = quick_ipv4(p, ' ', source);
-    if (p != nullptr) p = quick_ipv4(p, ' ', destination);
+    p = quick_ipv4(p, ' ', out->source.address);
+    if (p != nullptr) p = quick_ipv4(p, ' ', out->destination.address);
   } else {
-    p = quick_ipv6(p, cr, source);
-    if (p != nullptr) p = quick_ipv6(p, cr, destination);
+    p = quick_ipv6(p, cr, out->source.address);
+    if (p != nullptr) p = quick_ipv6(p, cr, out->destination.address);
   }
   if (p == nullptr) return 0;
   uint32_t source_port, destination_port;
@@ -238,10 +240,6 @@ size_t quick_line(const uint8_t *buf, size_t len, header *out) noexcept {
   if (p == nullptr || *p != ' ') return 0;
   p = quick_port(p + 1, &destination_port);
   if (p != cr) return 0;
-
-  start_header(out, inet ? address_family::inet : address_family::inet6, total);
-  std::memcpy(out->source.address, source, sizeof source);
-  std::memcpy(out->destination.address, destination, sizeof destination);
   out->source.port = static_cast<uint16_t>(source_port);
   out->destination.port = static_cast<uint16_t>(destination_port);
   return total;
