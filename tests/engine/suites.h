@@ -27,6 +27,7 @@ Suite *make_connection_scope_suite(void);
 Suite *make_captured_environment_suite(void);
 Suite *make_handover_suite(void);
 Suite *make_iov_bytes_suite(void);
+Suite *make_reply_map_suite(void);
 
 namespace pp_engine {
 
