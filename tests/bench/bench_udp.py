@@ -211,7 +211,7 @@ def run(cfg, bench, routing, skip_timed=False):
       " carry the load generator, which shares the machine's cores." % (
           cfg.rounds, cfg.seconds))
     w("")
-    w("| shape | variant | datagrams/s | ratio | server CPU us/datagram | ratio | lost |")
+    w("| shape | variant | datagrams/s | ratio (rounds' range) | server CPU us/datagram | ratio (range) | lost |")
     w("|---|---|---|---|---|---|---|")
     ratios = {}
     for shape, label, name, _, base in UDP_VARIANTS:
@@ -225,10 +225,15 @@ def run(cfg, bench, routing, skip_timed=False):
         ratio = cpu_ratio = "1"
         if base and runs.get((shape, base)):
             b = runs[(shape, base)]
-            rr = statistics.median(x["rate"] / y["rate"] for x, y in zip(r, b) if y["rate"])
-            cr = statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(r, b) if y["cpu_us"])
+            rates = [x["rate"] / y["rate"] for x, y in zip(r, b) if y["rate"]]
+            cpus = [x["cpu_us"] / y["cpu_us"] for x, y in zip(r, b) if y["cpu_us"]]
+            rr = statistics.median(rates)
+            cr = statistics.median(cpus)
             ratios[(shape, label)] = rr
-            ratio, cpu_ratio = "%.3f" % rr, "%.3f" % cr
+            # The rounds' spread beside the median: one round's ratio
+            # moves with whatever else the machine runs.
+            ratio = "%.3f (%.2f-%.2f)" % (rr, min(rates), max(rates))
+            cpu_ratio = "%.3f (%.2f-%.2f)" % (cr, min(cpus), max(cpus))
         w("| %s | %s | %.0f | %s | %.2f | %s | %d |" % (shape, label, rate, ratio, cpu,
                                                      cpu_ratio, lost))
     extra = {}
