@@ -278,10 +278,10 @@ int receive_batch(int fd, udp_sockets::state s, mmsghdr *msgs, unsigned vlen,
   // other message of the batch shares (an application may give them all
   // the same one): when the caller's name buffers are not such (null, too
   // short, or not one after the other), each message gets one of `names`
-  // for the call. `caller` keeps what the kernel overwrites in a message
-  // and the caller reads back: the capacities to report into, and what a
-  // message that is not returned gets back. (msg_len and msg_flags are
-  // only ever written, by the kernel as by this function.)
+  // for the call. The caller_* arrays keep what the kernel overwrites in a
+  // message and the caller reads back: the capacities to report into, and
+  // what a message that is not returned gets back. (msg_len and msg_flags
+  // are only ever written, by the kernel as by this function.)
   socklen_t caller_namelen[chunk];
   size_t caller_controllen[chunk];
   void *caller_name[chunk];  // only when !in_place: else the kernel keeps it
