@@ -31,6 +31,13 @@ inline bool in_scope(udp_sockets::state s) noexcept {
 // MSG_WAITALL, MSG_CMSG_CLOEXEC, MSG_ERRQUEUE passes through untouched).
 ssize_t receive(int fd, udp_sockets::state s, msghdr *msg, int flags) noexcept;
 
+// recvfrom(2) semantics into one buffer (recvfrom, recv and read, with a
+// null addr for the last two; addr non-null means addrlen is too): the
+// same as receive() over one iovec, through recvfrom(2) itself, which is
+// the kernel's cheaper path.
+ssize_t receive_buffer(int fd, udp_sockets::state s, void *buf, size_t len,
+                       int flags, sockaddr *addr, socklen_t *addrlen) noexcept;
+
 // recvmmsg(2) semantics: the kept datagrams fill msgs[0..n), in order.
 int receive_batch(int fd, udp_sockets::state s, mmsghdr *msgs, unsigned vlen,
                   int flags, timespec *timeout) noexcept;

@@ -28,31 +28,40 @@ ssize_t send_message(int fd, const msghdr *msg, int flags) noexcept {
   return real::sendmsg(fd, &redirected, flags);
 }
 
-// In batches whose redirected addresses fit on the stack; one system call
-// per batch of up to `chunk`, as the application's own call would be for
-// all but the largest batches.
+// The caller's own messages go to the kernel, each redirected one with
+// the proxy's address for the call (and its own name given back after):
+// one system call per batch of up to `chunk` redirections' addresses, as
+// the application's own call would be for all but the largest batches.
 int send_batch(int fd, mmsghdr *msgs, unsigned vlen, int flags) noexcept {
   if (msgs == nullptr) return real::sendmmsg(fd, msgs, vlen, flags);
   constexpr unsigned chunk = 64;
   unsigned done = 0;
   do {
     const unsigned want = vlen - done < chunk ? vlen - done : chunk;
-    mmsghdr work[chunk];
+    mmsghdr *slots = msgs + done;
     sockaddr_storage proxies[chunk];
+    void *names[chunk];
+    socklen_t name_lens[chunk];
+    unsigned redirected = 0;  // how many of the first messages to give back
     for (unsigned i = 0; i < want; ++i) {
-      work[i] = msgs[done + i];
-      msghdr &m = work[i].msg_hdr;
+      msghdr &m = slots[i].msg_hdr;
       socklen_t proxy_len = 0;
+      names[i] = m.msg_name;
+      name_lens[i] = m.msg_namelen;
       if (m.msg_name != nullptr &&
           reply_map::lookup(static_cast<const sockaddr *>(m.msg_name),
                             m.msg_namelen, &proxies[i], &proxy_len)) {
         m.msg_name = &proxies[i];
         m.msg_namelen = proxy_len;
+        redirected = i + 1;
       }
     }
-    const int n = real::sendmmsg(fd, work, want, flags);
+    const int n = real::sendmmsg(fd, slots, want, flags);
+    for (unsigned i = 0; i < redirected; ++i) {
+      slots[i].msg_hdr.msg_name = names[i];
+      slots[i].msg_hdr.msg_namelen = name_lens[i];
+    }
     if (n < 0) return done > 0 ? static_cast<int>(done) : -1;
-    for (int i = 0; i < n; ++i) msgs[done + static_cast<unsigned>(i)].msg_len = work[i].msg_len;
     done += static_cast<unsigned>(n);
     if (static_cast<unsigned>(n) < want) break;
   } while (done < vlen);

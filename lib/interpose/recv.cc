@@ -19,22 +19,10 @@ inline state handled(int fd) noexcept {
   if (!proxyproto::udp_sockets::in_use()) [[likely]] return proxyproto::udp_sockets::none;
   const state s = proxyproto::udp_sockets::of(fd);
   if (__builtin_expect(s == proxyproto::udp_sockets::none, 1)) return s;
+  if (proxyproto::datagram::in_scope(s)) return s;
   const state decided = proxyproto::datagram::scope(fd, s);
   return proxyproto::datagram::in_scope(decided) ? decided
                                                  : proxyproto::udp_sockets::none;
-}
-
-ssize_t receive_into(int fd, state s, void *buf, size_t len, int flags,
-                     sockaddr *addr, socklen_t *addrlen) noexcept {
-  iovec iov{buf, len};
-  msghdr msg{};
-  msg.msg_name = addr;
-  msg.msg_namelen = addr != nullptr ? *addrlen : 0;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  const ssize_t n = proxyproto::datagram::receive(fd, s, &msg, flags);
-  if (n >= 0 && addr != nullptr) *addrlen = msg.msg_namelen;
-  return n;
 }
 
 }  // namespace
@@ -47,21 +35,21 @@ PROXYPROTO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
   // A null addrlen with an address is the kernel's EFAULT to report.
   if (s == proxyproto::udp_sockets::none || (addr != nullptr && addrlen == nullptr))
     return proxyproto::real::recvfrom(fd, buf, len, flags, addr, addrlen);
-  return receive_into(fd, s, buf, len, flags, addr, addrlen);
+  return proxyproto::datagram::receive_buffer(fd, s, buf, len, flags, addr, addrlen);
 }
 
 PROXYPROTO_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
     return proxyproto::real::recv(fd, buf, len, flags);
-  return receive_into(fd, s, buf, len, flags, nullptr, nullptr);
+  return proxyproto::datagram::receive_buffer(fd, s, buf, len, flags, nullptr, nullptr);
 }
 
 PROXYPROTO_EXPORT ssize_t read(int fd, void *buf, size_t len) {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
     return proxyproto::real::read(fd, buf, len);
-  return receive_into(fd, s, buf, len, 0, nullptr, nullptr);
+  return proxyproto::datagram::receive_buffer(fd, s, buf, len, 0, nullptr, nullptr);
 }
 
 PROXYPROTO_EXPORT ssize_t readv(int fd, const iovec *iov, int iovcnt) {

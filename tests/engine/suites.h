@@ -26,6 +26,9 @@ Suite *make_header_reader_suite(void);
 Suite *make_connection_scope_suite(void);
 Suite *make_captured_environment_suite(void);
 Suite *make_handover_suite(void);
+Suite *make_iov_bytes_suite(void);
+Suite *make_reply_map_suite(void);
+Suite *make_usual_header_suite(void);
 
 namespace pp_engine {
 

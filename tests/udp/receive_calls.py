@@ -153,8 +153,8 @@ def run_mix(mode, desc, extra_env=None, with_address=True, line_extra="",
             check(f"{desc}: MSG_PEEK shows each kept datagram first",
                   [l[:-len(" peeked")] for l in peeked], expected_lines(sender))
         if mode.startswith("recvmmsg"):
-            batches = [l for l in lines if l.startswith("batch ")]
-            lines = [l for l in lines if not l.startswith("batch ")]
+            batches = [l for l in lines if l.startswith(("batch ", "slot "))]
+            lines = [l for l in lines if not l.startswith(("batch ", "slot "))]
             check(f"{desc}: one call returns every kept datagram", batches,
                   [f"batch n={good}"])
         if mode == "nonblock":
@@ -346,6 +346,7 @@ def main():
         run_mix(mode, mode, with_address=False, replies=False)
     run_mix("recvmmsg", "recvmmsg MSG_WAITFORONE, 8 slots")
     run_mix("recvmmsg-all", "recvmmsg blocking for all slots")
+    run_mix("recvmmsg-reversed", "recvmmsg, name buffers in descending order")
     run_must_use()
     run_single("trunc", d.header("203.0.113.1", 1001) + b"abcdefgh",
                "a 4-byte buffer with MSG_TRUNC: 4 payload bytes, the payload's length, MSG_TRUNC",

@@ -5,8 +5,12 @@
 // and answers "echo:" + payload to the sender it was given (sendto,
 // sendmsg or sendmmsg, as fits the mode; recv, read and readv learn no
 // sender and do not answer). Usage: udp_server MODE COUNT [six]
-// Modes: recvfrom recv read readv recvmsg recvmmsg recvmmsg-all peek trunc
-//        nonblock namelen late collect
+// Modes: recvfrom recv read readv recvmsg recvmmsg recvmmsg-all
+//        recvmmsg-reversed peek trunc nonblock namelen late collect
+// (recvmmsg-reversed: as recvmmsg, with the name buffers in descending
+// order and the first one a sockaddr_in6 long, exactly. The recvmmsg modes
+// print "slot I changed" for a message not returned that does not look
+// as it was given.)
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -224,37 +228,49 @@ int main(int argc, char **argv) {
       o.msg_iovlen = 1;
       if (sendmsg(fd, &o, 0) < 0) die("sendmsg");
       ++done;
-    } else if (mode == "recvmmsg" || mode == "recvmmsg-all") {
+    } else if (mode == "recvmmsg" || mode == "recvmmsg-all" ||
+               mode == "recvmmsg-reversed") {
       // recvmmsg: MSG_WAITFORONE with 8 slots; recvmmsg-all: blocking for
       // all COUNT slots at once.
       constexpr unsigned slots = 16;
-      const unsigned vlen = mode == "recvmmsg" ? 8 : static_cast<unsigned>(count - done);
+      const bool reversed = mode == "recvmmsg-reversed";
+      const unsigned vlen = mode != "recvmmsg-all" ? 8 : static_cast<unsigned>(count - done);
       char bufs[slots][512];
-      sockaddr_storage names[slots];
+      sockaddr_storage name_store[slots];
+      sockaddr_storage *names[slots];
+      socklen_t name_lens[slots];
       iovec iovs[slots];
       mmsghdr msgs[slots];
       for (unsigned i = 0; i < slots; ++i) {
+        names[i] = &name_store[reversed ? slots - 1 - i : i];
+        name_lens[i] = reversed && i == 0 ? sizeof(sockaddr_in6) : sizeof name_store[i];
         iovs[i] = {bufs[i], sizeof bufs[i]};
         msgs[i] = {};
-        msgs[i].msg_hdr.msg_name = &names[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+        msgs[i].msg_hdr.msg_name = names[i];
+        msgs[i].msg_hdr.msg_namelen = name_lens[i];
         msgs[i].msg_hdr.msg_iov = &iovs[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      const int n = recvmmsg(fd, msgs, vlen < slots ? vlen : slots,
-                             mode == "recvmmsg" ? MSG_WAITFORONE : 0, nullptr);
+      const unsigned asked = vlen < slots ? vlen : slots;
+      const int n = recvmmsg(fd, msgs, asked,
+                             mode != "recvmmsg-all" ? MSG_WAITFORONE : 0, nullptr);
       if (n < 0) die("recvmmsg");
       std::printf("batch n=%d\n", n);
+      for (unsigned i = static_cast<unsigned>(n); i < asked; ++i)
+        if (msgs[i].msg_hdr.msg_name != names[i] ||
+            msgs[i].msg_hdr.msg_namelen != name_lens[i] ||
+            msgs[i].msg_hdr.msg_controllen != 0 || msgs[i].msg_hdr.msg_iov != &iovs[i])
+          std::printf("slot %u changed\n", i);
       mmsghdr out[slots];
       iovec oiov[slots];
       std::string texts[slots];
       for (int i = 0; i < n; ++i) {
-        print(address_text(names[i], msgs[i].msg_hdr.msg_namelen).c_str(),
+        print(address_text(*names[i], msgs[i].msg_hdr.msg_namelen).c_str(),
               msgs[i].msg_len, bufs[i], msgs[i].msg_len, "");
         texts[i] = "echo:" + std::string(bufs[i], msgs[i].msg_len);
         oiov[i] = {texts[i].data(), texts[i].size()};
         out[i] = {};
-        out[i].msg_hdr.msg_name = &names[i];
+        out[i].msg_hdr.msg_name = names[i];
         out[i].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
         out[i].msg_hdr.msg_iov = &oiov[i];
         out[i].msg_hdr.msg_iovlen = 1;
