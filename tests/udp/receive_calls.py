@@ -344,9 +344,10 @@ def main():
         run_mix(mode, mode, line_extra=" pktinfo=127.0.0.1" if mode == "recvmsg" else "")
     for mode in ("recv", "read", "readv"):
         run_mix(mode, mode, with_address=False, replies=False)
-    run_mix("recvmmsg", "recvmmsg MSG_WAITFORONE, 8 slots")
-    run_mix("recvmmsg-all", "recvmmsg blocking for all slots")
-    run_mix("recvmmsg-reversed", "recvmmsg, name buffers in descending order")
+    run_mix("recvmmsg", "recvmmsg MSG_WAITFORONE, 8 slots", line_extra=" pktinfo=127.0.0.1")
+    run_mix("recvmmsg-all", "recvmmsg blocking for all slots", line_extra=" pktinfo=127.0.0.1")
+    run_mix("recvmmsg-reversed", "recvmmsg, name buffers in descending order",
+            line_extra=" pktinfo=127.0.0.1")
     run_must_use()
     run_single("trunc", d.header("203.0.113.1", 1001) + b"abcdefgh",
                "a 4-byte buffer with MSG_TRUNC: 4 payload bytes, the payload's length, MSG_TRUNC",

@@ -236,6 +236,10 @@ int main(int argc, char **argv) {
       const bool reversed = mode == "recvmmsg-reversed";
       const unsigned vlen = mode != "recvmmsg-all" ? 8 : static_cast<unsigned>(count - done);
       char bufs[slots][512];
+      // Each slot has room for its IP_PKTINFO: a datagram moved into an
+      // earlier slot (a discarded one before it) carries its own, and a
+      // slot not returned keeps the capacity it was given.
+      alignas(cmsghdr) char controls[slots][64];
       sockaddr_storage name_store[slots];
       sockaddr_storage *names[slots];
       socklen_t name_lens[slots];
@@ -250,6 +254,8 @@ int main(int argc, char **argv) {
         msgs[i].msg_hdr.msg_namelen = name_lens[i];
         msgs[i].msg_hdr.msg_iov = &iovs[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = controls[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof controls[i];
       }
       const unsigned asked = vlen < slots ? vlen : slots;
       const int n = recvmmsg(fd, msgs, asked,
@@ -259,14 +265,16 @@ int main(int argc, char **argv) {
       for (unsigned i = static_cast<unsigned>(n); i < asked; ++i)
         if (msgs[i].msg_hdr.msg_name != names[i] ||
             msgs[i].msg_hdr.msg_namelen != name_lens[i] ||
-            msgs[i].msg_hdr.msg_controllen != 0 || msgs[i].msg_hdr.msg_iov != &iovs[i])
+            msgs[i].msg_hdr.msg_control != controls[i] ||
+            msgs[i].msg_hdr.msg_controllen != sizeof controls[i] ||
+            msgs[i].msg_hdr.msg_iov != &iovs[i])
           std::printf("slot %u changed\n", i);
       mmsghdr out[slots];
       iovec oiov[slots];
       std::string texts[slots];
       for (int i = 0; i < n; ++i) {
         print(address_text(*names[i], msgs[i].msg_hdr.msg_namelen).c_str(),
-              msgs[i].msg_len, bufs[i], msgs[i].msg_len, "");
+              msgs[i].msg_len, bufs[i], msgs[i].msg_len, pktinfo_of(msgs[i].msg_hdr));
         texts[i] = "echo:" + std::string(bufs[i], msgs[i].msg_len);
         oiov[i] = {texts[i].data(), texts[i].size()};
         out[i] = {};
