@@ -176,12 +176,12 @@ header_state inspect_header(int fd, const server_config &config,
   }
 }
 
-connection_fate fate_of(header_state state, const header_verdict &verdict,
-                        const server_config &config,
-                        bool deadline_passed) noexcept {
+connection_fate fate_of_unsettled(header_state state, const header_verdict &verdict,
+                                  const server_config &config,
+                                  bool deadline_passed) noexcept {
   const char *no_header_reason = nullptr;
   switch (state) {
-    case header_state::complete:
+    case header_state::complete:  // fate_of() answers it inline
       return verdict.has_source ? connection_fate::proxied
                                 : connection_fate::real_peer;
     case header_state::not_proxy:

@@ -53,10 +53,19 @@ enum class connection_fate {
 // in one place. `deadline_passed`: the connection's time is up (or its slot
 // is needed), so need_more is settled: nothing received counts as no header
 // (passed through, or dropped under must-use), a partial header is dropped.
-// Logs the decision under LIBPROXYPROTO_DEBUG.
-connection_fate fate_of(header_state state, const header_verdict &verdict,
-                        const server_config &config,
-                        bool deadline_passed) noexcept;
+// Logs the decision under LIBPROXYPROTO_DEBUG. A complete header, the
+// usual case, is answered inline; every other state out of line, by
+// fate_of_unsettled, which names its reason in the debug log.
+connection_fate fate_of_unsettled(header_state state, const header_verdict &verdict,
+                                  const server_config &config,
+                                  bool deadline_passed) noexcept;
+inline connection_fate fate_of(header_state state, const header_verdict &verdict,
+                               const server_config &config,
+                               bool deadline_passed) noexcept {
+  if (state == header_state::complete) [[likely]]
+    return verdict.has_source ? connection_fate::proxied : connection_fate::real_peer;
+  return fate_of_unsettled(state, verdict, config, deadline_passed);
+}
 
 // SO_RCVLOWAT as a progress detector: peeked bytes stay queued, so a plain
 // poll() would report the socket readable forever. Raising the low-water
