@@ -53,6 +53,16 @@ struct accept_call {
   const server_config &config;
 };
 
+// Closes a connection the application will never see, with whatever
+// records its number carries: its own, when it was settled to be handed
+// out and then closed instead, or one left by a close that bypassed
+// close() (deliver rewrites the address record for the same reason).
+void drop_connection(int fd) noexcept {
+  peer_addresses::forget(fd);
+  kept_headers::forget(fd);
+  real::close(fd);
+}
+
 // Hands a settled connection to the application.
 int deliver(const accept_call &k, pending::connection &c,
             const header_verdict &v, connection_fate fate, bool was_parked) {
@@ -108,7 +118,7 @@ int settle(accept_call &k, pending::connection &c, bool deadline_passed,
   if (state == header_state::need_more && v->seen == 0)
     defer_silent_clients(k, c);
   if (fate == connection_fate::drop) {
-    real::close(c.fd);
+    drop_connection(c.fd);
     return -1;
   }
   return deliver(k, c, *v, fate, was_parked);
@@ -154,8 +164,9 @@ int park(accept_call &k, pending::connection &c) {
       const int early = settle(k, evicted, true, true, &v);
       const int now = settle(k, c, true, true, &v);
       if (early >= 0 && now >= 0) {
-        // Both settled to be handed out: one now, the other at once next.
-        real::close(now);
+        // Both settled to be handed out: one now; the other is closed (the
+        // client sees its connection end, as for a full queue).
+        drop_connection(now);
         return early;
       }
       return early >= 0 ? early : now;
@@ -299,7 +310,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
         copy_sockaddr_truncated(c.peer, c.peer_len, addr, addrlen);
         return c.fd;
       case scope_decision::drop:
-        real::close(c.fd);
+        drop_connection(c.fd);
         continue;
     }
 
@@ -318,7 +329,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     if (fate == connection_fate::drop) {
       if (state == header_state::need_more && v.seen == 0)
         defer_silent_clients(k, c);
-      real::close(c.fd);
+      drop_connection(c.fd);
       continue;
     }
     return deliver(k, c, v, fate, false);

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -932,6 +933,43 @@ START_TEST(nonblocking_accept4_never_says_eagain_with_a_complete_connection) {
 }
 END_TEST
 
+// A number closed behind the library's back (a raw close system call)
+// keeps its record until the number is used again. A connection the
+// library drops on that number must take the record with it: else a
+// socket() that gets the number next would report the old client.
+START_TEST(a_dropped_connection_takes_a_stale_record_with_it) {
+  const library lib = open_library();
+  int port;
+  const int listener = tcp_listener(true, &port);
+  const int first = connect_port(port);
+  send_all(first, concat(make_header(hdr_version::v1, "203.0.113.9", 999, "127.0.0.1", 80),
+                         payload));
+  const int bad = connect_port(port);  // its own number taken before the close
+  sleep_ms(50);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const int fd = lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len, 0);
+  ck_assert_int_ge(fd, 0);
+  expect_address(ss, len, "inet 203.0.113.9 999");
+  ck_assert_int_eq(syscall(SYS_close, fd), 0);  // behind the library's back
+  send_all(bad, text("PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n"));
+  sleep_ms(50);
+  len = sizeof ss;
+  // The malformed one takes the free number, is dropped, and nothing is left.
+  ck_assert_int_eq(lib.accept4(listener, reinterpret_cast<sockaddr *>(&ss), &len, 0), -1);
+  ck_assert_int_eq(errno, EAGAIN);
+  const int reused = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_eq(reused, fd);
+  len = sizeof ss;
+  ck_assert_int_eq(lib.getpeername(reused, reinterpret_cast<sockaddr *>(&ss), &len), -1);
+  ck_assert_int_eq(errno, ENOTCONN);
+  close(reused);
+  close(bad);
+  close(first);
+  close(listener);
+}
+END_TEST
+
 // Under must-use a silent client makes the library defer the listener's
 // next connections (TCP_DEFER_ACCEPT), but never for less time than the
 // application asked for itself; and it does set it when the application
@@ -1172,6 +1210,7 @@ Suite *preload_suite() {
       {"head_of_line", partial_header_at_timeout_is_dropped_by_an_event_loop},
       {"head_of_line", silent_client_is_dropped_under_must_use},
       {"direct", nonblocking_accept4_never_says_eagain_with_a_complete_connection},
+      {"direct", a_dropped_connection_takes_a_stale_record_with_it},
       {"direct", close_range_forgets_records},
       {"direct", application_defer_accept_is_never_lowered},
       {"direct", unix_listener_reports_the_header_source},
