@@ -63,39 +63,42 @@ void drop_connection(int fd) noexcept {
   real::close(fd);
 }
 
-// Hands a settled connection to the application.
-int deliver(const accept_call &k, pending::connection &c,
-            const header_verdict &v, connection_fate fate, bool was_parked) {
-  if (was_parked) {
-    restore_low_water(c.fd, &c.saved_low_water);
-    // Parking made it close-on-exec; the flags of this call decide now.
-    if (!(k.flags & SOCK_CLOEXEC)) fcntl(c.fd, F_SETFD, 0);
-    if ((k.flags ^ c.accept_flags) & SOCK_NONBLOCK) {
-      const int fl = fcntl(c.fd, F_GETFL);
-      if (fl >= 0)
-        fcntl(c.fd, F_SETFL,
-              (k.flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-    }
-  } else if (c.saved_low_water.changed) {
-    restore_low_water(c.fd, &c.saved_low_water);
-  }
-  // The descriptor's record is written either way: a number reused behind
-  // our back (a close that bypassed close()) may have left one.
+// Writes the records of a settled connection and the caller's address.
+// The address record is written either way: a number reused behind our
+// back (a close that bypassed close()) may have left one.
+int hand_out(const accept_call &k, int fd, const header_verdict &v,
+             connection_fate fate, const sockaddr_storage &peer,
+             socklen_t peer_len) noexcept {
   if (fate == connection_fate::proxied) {
-    peer_addresses::store(c.fd, v.source, v.source_len);
+    peer_addresses::store(fd, v.source, v.source_len);
     copy_sockaddr_truncated(v.source, v.source_len, k.addr, k.addrlen);
   } else {
-    peer_addresses::forget(c.fd);
-    copy_sockaddr_truncated(c.peer, c.peer_len, k.addr, k.addrlen);
+    peer_addresses::forget(fd);
+    copy_sockaddr_truncated(peer, peer_len, k.addr, k.addrlen);
   }
-  return c.fd;
+  return fd;
+}
+
+// Hands a parked connection to the application, as this call's flags say.
+int deliver_parked(const accept_call &k, pending::connection &c,
+                   const header_verdict &v, connection_fate fate) {
+  restore_low_water(c.fd, &c.saved_low_water);
+  // Parking made it close-on-exec; the flags of this call decide now.
+  if (!(k.flags & SOCK_CLOEXEC)) fcntl(c.fd, F_SETFD, 0);
+  if ((k.flags ^ c.accept_flags) & SOCK_NONBLOCK) {
+    const int fl = fcntl(c.fd, F_GETFL);
+    if (fl >= 0)
+      fcntl(c.fd, F_SETFL,
+            (k.flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+  }
+  return hand_out(k, c.fd, v, fate, c.peer, c.peer_len);
 }
 
 // A silent client met its deadline under must-use: let the kernel hold back
 // the next ones until they send something (TCP_DEFER_ACCEPT). A longer
 // deferral the application chose itself stays: it is only ever raised.
-void defer_silent_clients(const accept_call &k, const pending::connection &c) {
-  if (!k.config.must_use_header || c.listener_family == AF_UNIX) return;
+void defer_silent_clients(const accept_call &k, int listener_family) {
+  if (!k.config.must_use_header || listener_family == AF_UNIX) return;
   const int seconds = static_cast<int>((k.config.timeout_ms + 999) / 1000);
   const int value = seconds > 0 ? seconds : 1;
   int current = 0;
@@ -106,22 +109,22 @@ void defer_silent_clients(const accept_call &k, const pending::connection &c) {
   setsockopt(k.listener, IPPROTO_TCP, TCP_DEFER_ACCEPT, &value, sizeof value);
 }
 
-// Looks at a connection once more and settles it if it can: returns its
-// descriptor when it is to be returned, -1 when it was dropped, -2 when it
-// must keep waiting (*v then holds what was seen).
+// Looks at a parked connection once more and settles it if it can: returns
+// its descriptor when it is to be returned, -1 when it was dropped, -2 when
+// it must keep waiting (*v then holds what was seen).
 int settle(accept_call &k, pending::connection &c, bool deadline_passed,
-           bool was_parked, header_verdict *v) {
+           header_verdict *v) {
   const header_state state =
       inspect_header(c.fd, k.config, c.listener_family, true, v);
   const connection_fate fate = fate_of(state, *v, k.config, deadline_passed);
   if (fate == connection_fate::wait) return -2;
   if (state == header_state::need_more && v->seen == 0)
-    defer_silent_clients(k, c);
+    defer_silent_clients(k, c.listener_family);
   if (fate == connection_fate::drop) {
     drop_connection(c.fd);
     return -1;
   }
-  return deliver(k, c, *v, fate, was_parked);
+  return deliver_parked(k, c, *v, fate);
 }
 
 // Sets the listener's timer for its nearest deadline (or stall recheck).
@@ -145,7 +148,7 @@ int park(accept_call &k, pending::connection &c) {
   shared_accept::prepare();
   if (readiness::ensure(k.listener) < 0) {
     PP_DEBUG("no readiness descriptor: settled at once");
-    return settle(k, c, true, true, &v) >= 0 ? c.fd : -1;
+    return settle(k, c, true, &v) >= 0 ? c.fd : -1;
   }
   const pending::park_outcome outcome = pending::park(&c, &evicted);
   rearm(k.listener);
@@ -156,13 +159,13 @@ int park(accept_call &k, pending::connection &c) {
       return -1;
     case pending::park_outcome::parked_evicting:
       PP_DEBUG("pending connections full: the oldest is settled early");
-      return settle(k, evicted, true, true, &v) >= 0 ? evicted.fd : -1;
+      return settle(k, evicted, true, &v) >= 0 ? evicted.fd : -1;
     case pending::park_outcome::no_room:
       PP_DEBUG("pending pool full: settled at once");
-      return settle(k, c, true, true, &v) >= 0 ? c.fd : -1;
+      return settle(k, c, true, &v) >= 0 ? c.fd : -1;
     case pending::park_outcome::no_room_evicting: {
-      const int early = settle(k, evicted, true, true, &v);
-      const int now = settle(k, c, true, true, &v);
+      const int early = settle(k, evicted, true, &v);
+      const int now = settle(k, c, true, &v);
       if (early >= 0 && now >= 0) {
         // Both settled to be handed out: one now; the other is closed (the
         // client sees its connection end, as for a full queue).
@@ -181,7 +184,7 @@ int park(accept_call &k, pending::connection &c) {
 int look_again(accept_call &k, pending::connection &c, bool woken) {
   const bool out_of_time = pending::now_ms() >= c.deadline_ms;
   header_verdict v;
-  const int fd = settle(k, c, out_of_time, true, &v);
+  const int fd = settle(k, c, out_of_time, &v);
   if (fd != -2) return fd;
   const bool progress = v.seen != c.seen;
   // Woken without a new byte: a socket whose poll() ignores SO_RCVLOWAT;
@@ -233,6 +236,84 @@ int wait_blocking(int listener) {
   return 1;
 }
 
+// take_one()'s answer when the connection it took was parked or dropped,
+// or the listener had nothing for this caller after all: take the next.
+constexpr int take_next = -2;
+
+// Takes one connection from the kernel and settles it: returns its
+// descriptor to hand out, -1 with accept4()'s errno, or take_next. `once`:
+// without blocking, on a blocking listener this process was woken for.
+// A connection whose header came with it, the usual case, is handed out
+// from here without ever being copied into a pending::connection: that is
+// built only when the connection is parked.
+int take_one(accept_call &k, bool once) noexcept {
+  sockaddr_storage peer;
+  socklen_t peer_len = sizeof peer;
+  const shared_accept::snapshot begun = shared_accept::before_accept();
+  const int fd =
+      once ? shared_accept::accept_once(k.listener, reinterpret_cast<sockaddr *>(&peer),
+                                        &peer_len, k.flags)
+           : real::accept4(k.listener, reinterpret_cast<sockaddr *>(&peer), &peer_len,
+                           k.flags);
+  if (fd < 0) {
+    // Another process took the connection this one was woken for: wait
+    // again. Or another process's accept_once() made this blocking
+    // listener non-blocking for a moment: not the caller's EAGAIN.
+    if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
+      if (!once) sched_yield();
+      return take_next;
+    }
+    return -1;
+  }
+  // A fresh descriptor has no record: clear a kept header that a number
+  // reused behind our back (a close that bypassed close()) may have left,
+  // before this connection's own may be kept. Its address record is
+  // rewritten when it is handed out (hand_out, pass-through).
+  kept_headers::forget(fd);
+
+  // Trust and scope: the one decision whether to read a header at all
+  // (socket kind, `ports`, `allow`, activation); see connection_scope.h.
+  switch (connection_scope(k.listener, peer, peer_len)) {
+    case scope_decision::handle:
+      break;
+    case scope_decision::pass_through:
+      peer_addresses::forget(fd);
+      copy_sockaddr_truncated(peer, peer_len, k.addr, k.addrlen);
+      return fd;
+    case scope_decision::drop:
+      drop_connection(fd);
+      return take_next;
+  }
+
+  const int family = peer.ss_family;
+  header_verdict v;
+  const header_state state = inspect_header(fd, k.config, family, true, &v);
+  const connection_fate fate = fate_of(state, v, k.config, k.config.timeout_ms == 0);
+  switch (fate) {
+    case connection_fate::proxied:
+    case connection_fate::real_peer:
+      return hand_out(k, fd, v, fate, peer, peer_len);
+    case connection_fate::drop:
+      if (state == header_state::need_more && v.seen == 0)
+        defer_silent_clients(k, family);
+      drop_connection(fd);
+      return take_next;
+    case connection_fate::wait:
+      break;
+  }
+  pending::connection c;
+  c.listener = k.listener;
+  c.fd = fd;
+  c.accept_flags = k.flags;
+  c.listener_family = family;
+  c.peer = peer;
+  c.peer_len = peer_len;
+  c.seen = v.seen;
+  c.deadline_ms = pending::now_ms() + k.config.timeout_ms;
+  const int early = park(k, c);
+  return early >= 0 ? early : take_next;
+}
+
 }  // namespace
 
 int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
@@ -273,66 +354,8 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
       }
     }
 
-    pending::connection c;
-    c.listener = listener;
-    c.accept_flags = flags;
-    c.peer_len = sizeof c.peer;
-    const shared_accept::snapshot begun = shared_accept::before_accept();
-    c.fd = once ? shared_accept::accept_once(listener,
-                                             reinterpret_cast<sockaddr *>(&c.peer),
-                                             &c.peer_len, flags)
-                : real::accept4(listener, reinterpret_cast<sockaddr *>(&c.peer),
-                                &c.peer_len, flags);
-    if (c.fd < 0) {
-      // Another process took the connection this one was woken for: wait
-      // again. Or another process's accept_once() made this blocking
-      // listener non-blocking for a moment: not the caller's EAGAIN.
-      if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
-        if (!once) sched_yield();
-        continue;
-      }
-      return c.fd;
-    }
-    // A fresh descriptor has no record: clear a kept header that a number
-    // reused behind our back (a close that bypassed close()) may have left,
-    // before this connection's own may be kept. Its address record is
-    // rewritten when it is handed out (deliver, pass-through).
-    kept_headers::forget(c.fd);
-    c.listener_family = c.peer.ss_family;
-
-    // Trust and scope: the one decision whether to read a header at all
-    // (socket kind, `ports`, `allow`, activation); see connection_scope.h.
-    switch (connection_scope(listener, c.peer, c.peer_len)) {
-      case scope_decision::handle:
-        break;
-      case scope_decision::pass_through:
-        peer_addresses::forget(c.fd);
-        copy_sockaddr_truncated(c.peer, c.peer_len, addr, addrlen);
-        return c.fd;
-      case scope_decision::drop:
-        drop_connection(c.fd);
-        continue;
-    }
-
-    header_verdict v;
-    const header_state state =
-        inspect_header(c.fd, config, c.listener_family, true, &v);
-    c.seen = v.seen;
-    const connection_fate fate =
-        fate_of(state, v, config, config.timeout_ms == 0);
-    if (fate == connection_fate::wait) {
-      c.deadline_ms = pending::now_ms() + config.timeout_ms;
-      const int early = park(k, c);
-      if (early >= 0) return early;
-      continue;
-    }
-    if (fate == connection_fate::drop) {
-      if (state == header_state::need_more && v.seen == 0)
-        defer_silent_clients(k, c);
-      drop_connection(c.fd);
-      continue;
-    }
-    return deliver(k, c, v, fate, false);
+    const int fd = take_one(k, once);
+    if (fd != take_next) return fd;
   }
 }
 
