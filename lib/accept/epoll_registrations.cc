@@ -24,7 +24,7 @@ void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcep
     note_listener(fd);
   }
   const int saved_errno = errno;
-  table_lock lock;
+  mutex_guard lock(table_mutex);
   entry *e = op == EPOLL_CTL_DEL ? find_locked(fd) : find_or_add_locked(fd);
   if (e == nullptr) {
     errno = saved_errno;

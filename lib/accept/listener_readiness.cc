@@ -55,7 +55,7 @@ int ensure(int listener) noexcept {
   const int known = descriptor_of(listener);
   if (known >= 0) return known;
   const int saved_errno = errno;
-  table_lock lock;
+  mutex_guard lock(table_mutex);
   entry *e = find_or_add_locked(listener);
   int rfd = -1;
   if (e != nullptr) rfd = e->ready_fd.load(std::memory_order_relaxed);
@@ -102,7 +102,7 @@ void unwatch(int listener, int fd) noexcept {
 }
 
 void arm(int listener, int64_t at_ms) noexcept {
-  table_lock lock;
+  mutex_guard lock(table_mutex);
   entry *e = find_locked(listener);
   if (e == nullptr || e->timer_fd < 0) return;
   if (at_ms < 0 && e->armed_ms < 0) return;
@@ -125,7 +125,7 @@ int next_ready(int listener, uint64_t *key) noexcept {
   if (n <= 0) return n;
   *key = ev.data.u64;
   if (*key == timer_key) {
-    table_lock lock;
+    mutex_guard lock(table_mutex);
     entry *e = find_locked(listener);
     if (e != nullptr && e->timer_fd >= 0) {
       uint64_t expirations;
@@ -140,7 +140,7 @@ int next_ready(int listener, uint64_t *key) noexcept {
 int wait_for_blocking(int listener) noexcept {
   int wfd = -1;
   {
-    table_lock lock;
+    mutex_guard lock(table_mutex);
     entry *e = find_locked(listener);
     const int rfd = e == nullptr ? -1 : e->ready_fd.load(std::memory_order_relaxed);
     if (rfd < 0) return -1;

@@ -20,6 +20,7 @@
 #include <atomic>
 
 #include "accept/listener_readiness.h"
+#include "runtime/mutex_guard.h"
 
 
 namespace proxyproto::pending {
@@ -37,14 +38,6 @@ constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 constinit slot slots[pool_capacity];
 constinit std::atomic<size_t> parked_total{0};
 constinit uint64_t next_order = 1;  // under pool_mutex
-
-class pool_lock {
- public:
-  pool_lock() noexcept { pthread_mutex_lock(&pool_mutex); }
-  ~pool_lock() { pthread_mutex_unlock(&pool_mutex); }
-  pool_lock(const pool_lock &) = delete;
-  pool_lock &operator=(const pool_lock &) = delete;
-};
 
 void empty_slot(slot &s) noexcept {
   s.used = false;
@@ -91,7 +84,7 @@ bool anything_parked() noexcept {
 
 size_t parked_for(int listener) noexcept {
   if (!anything_parked()) return 0;
-  pool_lock lock;
+  mutex_guard lock(pool_mutex);
   size_t n = 0;
   for (const slot &s : slots)
     if (s.used && s.conn.listener == listener) ++n;
@@ -100,7 +93,7 @@ size_t parked_for(int listener) noexcept {
 
 park_outcome park(connection *c, connection *evicted) noexcept {
   pthread_once(&atfork_once, register_atfork);
-  pool_lock lock;
+  mutex_guard lock(pool_mutex);
   slot *free_slot = nullptr;
   slot *oldest = nullptr;
   size_t mine = 0;
@@ -146,7 +139,7 @@ size_t due(int listener, int64_t now, ticket *tickets, size_t capacity,
            int64_t *next) noexcept {
   *next = -1;
   if (!anything_parked()) return 0;
-  pool_lock lock;
+  mutex_guard lock(pool_mutex);
   size_t n = 0;
   for (uint32_t i = 0; i < pool_capacity; ++i) {
     const slot &s = slots[i];
@@ -164,7 +157,7 @@ size_t due(int listener, int64_t now, ticket *tickets, size_t capacity,
 }
 
 bool take(ticket t, connection *out) noexcept {
-  pool_lock lock;
+  mutex_guard lock(pool_mutex);
   slot *s = slot_of(t);
   if (s == nullptr) return false;
   readiness::unwatch(s->conn.listener, s->conn.fd);
@@ -175,7 +168,7 @@ bool take(ticket t, connection *out) noexcept {
 
 void forget_descriptors(unsigned low, unsigned high) noexcept {
   if (!anything_parked()) return;
-  pool_lock lock;
+  mutex_guard lock(pool_mutex);
   for (slot &s : slots) {
     if (!s.used) continue;
     const unsigned fd = static_cast<unsigned>(s.conn.fd);

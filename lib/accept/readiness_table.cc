@@ -163,7 +163,7 @@ void forget_entries_in(unsigned first, unsigned last) noexcept {
     return fd >= 0 && static_cast<unsigned>(fd) >= first &&
            static_cast<unsigned>(fd) <= last;
   };
-  table_lock lock;
+  mutex_guard lock(table_mutex);
   for (entry &e : entries_now()) {
     const int listener = e.listener.load(std::memory_order_relaxed);
     if (listener < 0) continue;

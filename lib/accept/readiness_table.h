@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "records/descriptor_table.h"
+#include "runtime/mutex_guard.h"
 
 namespace proxyproto::readiness::detail {
 
@@ -57,14 +58,6 @@ extern std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64];
 // that close() or epoll_ctl() of any other descriptor costs one load.
 extern std::atomic<uint64_t> involved[bitmap_fds / 64];
 extern descriptor_table<listener_mark> marks;
-
-class table_lock {
- public:
-  table_lock() noexcept { pthread_mutex_lock(&table_mutex); }
-  ~table_lock() { pthread_mutex_unlock(&table_mutex); }
-  table_lock(const table_lock &) = delete;
-  table_lock &operator=(const table_lock &) = delete;
-};
 
 // The entries as they are (none before the first listener's), or made.
 struct entry_range {

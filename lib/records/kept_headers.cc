@@ -29,6 +29,7 @@
 #include "core/proxy_header.h"
 #include "records/any_record.h"
 #include "records/descriptor_table.h"
+#include "runtime/mutex_guard.h"
 #include "runtime/real_calls.h"
 
 namespace proxyproto::kept_headers {
@@ -70,19 +71,10 @@ void register_atfork() noexcept {
   pthread_atfork(nullptr, nullptr, reinit_locks_in_child);
 }
 
-class stripe_lock {
- public:
-  explicit stripe_lock(int fd) noexcept
-      : lock_(&locks[static_cast<size_t>(fd) % lock_count]) {
-    pthread_mutex_lock(lock_);
-  }
-  ~stripe_lock() { pthread_mutex_unlock(lock_); }
-  stripe_lock(const stripe_lock &) = delete;
-  stripe_lock &operator=(const stripe_lock &) = delete;
-
- private:
-  pthread_mutex_t *lock_;
-};
+// The lock of fd's stripe.
+pthread_mutex_t &stripe_of(int fd) noexcept {
+  return locks[static_cast<size_t>(fd) % lock_count];
+}
 
 std::atomic<record *> *slot(int fd, bool create) noexcept {
   if (!create) return table.find(fd);
@@ -129,7 +121,7 @@ bool store(int fd, const uint8_t *bytes, size_t length,
   std::memcpy(r->bytes, bytes, length);
   record *old;
   {
-    stripe_lock lock(fd);
+    mutex_guard lock(stripe_of(fd));
     old = s->exchange(r, std::memory_order_acq_rel);
   }
   release(old);
@@ -144,7 +136,7 @@ ssize_t copy(int fd, void *buf, size_t capacity) noexcept {
   }
   std::atomic<record *> *s = slot(fd, false);
   if (s != nullptr && s->load(std::memory_order_relaxed) != nullptr) {
-    stripe_lock lock(fd);
+    mutex_guard lock(stripe_of(fd));
     const record *r = s->load(std::memory_order_acquire);
     if (r != nullptr && r->for_api && same_socket(r, st)) {
       if (r->length <= capacity && buf != nullptr)
@@ -161,7 +153,7 @@ bool destination(int fd, sockaddr_storage *addr, socklen_t *length) noexcept {
   if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return false;
   struct stat st;
   if (real::fstat(fd, &st) != 0) return false;
-  stripe_lock lock(fd);
+  mutex_guard lock(stripe_of(fd));
   const record *r = s->load(std::memory_order_acquire);
   if (r == nullptr || !same_socket(r, st) || r->destination_length == 0)
     return false;
@@ -176,7 +168,7 @@ void forget(int fd) noexcept {
   if (s == nullptr || s->load(std::memory_order_relaxed) == nullptr) return;
   record *old;
   {
-    stripe_lock lock(fd);
+    mutex_guard lock(stripe_of(fd));
     old = s->exchange(nullptr, std::memory_order_acq_rel);
   }
   release(old);
