@@ -13,6 +13,8 @@ namespace proxyproto::readiness {
 
 using namespace detail;
 
+namespace {
+
 void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcept {
   // Every marked listener is involved: the bitmap answers for the others.
   if (!is_involved(fd) || !is_listener(fd)) {
@@ -55,6 +57,15 @@ void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcep
     join_locked(*e, *slot);
   }
   errno = saved_errno;
+}
+
+}  // namespace
+
+__attribute__((noinline)) int followed_epoll_ctl(int epfd, int op, int fd,
+                                                epoll_event *event) noexcept {
+  const int rc = real::epoll_ctl(epfd, op, fd, event);
+  if (rc == 0) after_epoll_ctl(epfd, op, fd, event);
+  return rc;
 }
 
 }  // namespace proxyproto::readiness

@@ -31,14 +31,26 @@
 #include <atomic>
 #include <cstdint>
 
+#include "accept/readiness_table.h"
+
 namespace proxyproto::readiness {
 
 // Marks `fd` as a listening socket, or forgets the mark.
 void note_listener(int fd) noexcept;
 bool is_listener(int fd) noexcept;
 
-// After a successful epoll_ctl() by the application.
-void after_epoll_ctl(int epfd, int op, int fd, const epoll_event *event) noexcept;
+// Whether the application's epoll_ctl(op, fd, event) may concern a
+// listener: every marked listener is in the `involved` bitmap
+// (readiness_table.h), and one this process never marked (inherited across
+// exec) is followed only when added with EPOLLEXCLUSIVE. For any other
+// descriptor, one load.
+inline bool may_follow_epoll_ctl(int op, int fd, const epoll_event *event) noexcept {
+  return detail::is_involved(fd) ||
+         (op == EPOLL_CTL_ADD && event != nullptr && (event->events & EPOLLEXCLUSIVE));
+}
+// The application's epoll_ctl() when it may concern a listener: the call,
+// then, when it succeeded, the readiness descriptor follows the listener.
+int followed_epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept;
 
 // True when this process has any readiness descriptor (one relaxed load):
 // the wait shims do nothing otherwise.
