@@ -14,9 +14,9 @@ namespace {
 
 using proxyproto::udp_sockets::state;
 
-// The socket's state if the library handles it, else none.
+// The socket's state if the library handles it, else none. Asked only once
+// udp_sockets::in_use() says some UDP socket was created in scope.
 inline state handled(int fd) noexcept {
-  if (!proxyproto::udp_sockets::in_use()) [[likely]] return proxyproto::udp_sockets::none;
   const state s = proxyproto::udp_sockets::of(fd);
   if (__builtin_expect(s == proxyproto::udp_sockets::none, 1)) return s;
   if (proxyproto::datagram::in_scope(s)) return s;
@@ -25,12 +25,10 @@ inline state handled(int fd) noexcept {
                                                  : proxyproto::udp_sockets::none;
 }
 
-}  // namespace
-
-extern "C" {
-
-PROXYPROTO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
-                                   sockaddr *addr, socklen_t *addrlen) {
+// The calls on a socket the library may handle, out of line: the exported
+// functions stay a load, a branch and a jump to the C library's own.
+__attribute__((noinline, cold)) ssize_t recvfrom_handled(
+    int fd, void *buf, size_t len, int flags, sockaddr *addr, socklen_t *addrlen) noexcept {
   const state s = handled(fd);
   // A null addrlen with an address is the kernel's EFAULT to report.
   if (s == proxyproto::udp_sockets::none || (addr != nullptr && addrlen == nullptr))
@@ -38,21 +36,24 @@ PROXYPROTO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
   return proxyproto::datagram::receive_buffer(fd, s, buf, len, flags, addr, addrlen);
 }
 
-PROXYPROTO_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
+__attribute__((noinline, cold)) ssize_t recv_handled(int fd, void *buf, size_t len,
+                                                     int flags) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
     return proxyproto::real::recv(fd, buf, len, flags);
   return proxyproto::datagram::receive_buffer(fd, s, buf, len, flags, nullptr, nullptr);
 }
 
-PROXYPROTO_EXPORT ssize_t read(int fd, void *buf, size_t len) {
+__attribute__((noinline, cold)) ssize_t read_handled(int fd, void *buf,
+                                                     size_t len) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
     return proxyproto::real::read(fd, buf, len);
   return proxyproto::datagram::receive_buffer(fd, s, buf, len, 0, nullptr, nullptr);
 }
 
-PROXYPROTO_EXPORT ssize_t readv(int fd, const iovec *iov, int iovcnt) {
+__attribute__((noinline, cold)) ssize_t readv_handled(int fd, const iovec *iov,
+                                                      int iovcnt) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none || iovcnt < 0)
     return proxyproto::real::readv(fd, iov, iovcnt);
@@ -62,19 +63,62 @@ PROXYPROTO_EXPORT ssize_t readv(int fd, const iovec *iov, int iovcnt) {
   return proxyproto::datagram::receive(fd, s, &msg, 0);
 }
 
-PROXYPROTO_EXPORT ssize_t recvmsg(int fd, msghdr *msg, int flags) {
+__attribute__((noinline, cold)) ssize_t recvmsg_handled(int fd, msghdr *msg,
+                                                        int flags) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
     return proxyproto::real::recvmsg(fd, msg, flags);
   return proxyproto::datagram::receive(fd, s, msg, flags);
 }
 
-PROXYPROTO_EXPORT int recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
-                               timespec *timeout) {
+__attribute__((noinline, cold)) int recvmmsg_handled(int fd, mmsghdr *msgs,
+                                                     unsigned vlen, int flags,
+                                                     timespec *timeout) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
     return proxyproto::real::recvmmsg(fd, msgs, vlen, flags, timeout);
   return proxyproto::datagram::receive_batch(fd, s, msgs, vlen, flags, timeout);
+}
+
+}  // namespace
+
+extern "C" {
+
+PROXYPROTO_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+                                   sockaddr *addr, socklen_t *addrlen) {
+  if (proxyproto::udp_sockets::in_use()) [[unlikely]]
+    return recvfrom_handled(fd, buf, len, flags, addr, addrlen);
+  return proxyproto::real::recvfrom(fd, buf, len, flags, addr, addrlen);
+}
+
+PROXYPROTO_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags) {
+  if (proxyproto::udp_sockets::in_use()) [[unlikely]]
+    return recv_handled(fd, buf, len, flags);
+  return proxyproto::real::recv(fd, buf, len, flags);
+}
+
+PROXYPROTO_EXPORT ssize_t read(int fd, void *buf, size_t len) {
+  if (proxyproto::udp_sockets::in_use()) [[unlikely]] return read_handled(fd, buf, len);
+  return proxyproto::real::read(fd, buf, len);
+}
+
+PROXYPROTO_EXPORT ssize_t readv(int fd, const iovec *iov, int iovcnt) {
+  if (proxyproto::udp_sockets::in_use()) [[unlikely]]
+    return readv_handled(fd, iov, iovcnt);
+  return proxyproto::real::readv(fd, iov, iovcnt);
+}
+
+PROXYPROTO_EXPORT ssize_t recvmsg(int fd, msghdr *msg, int flags) {
+  if (proxyproto::udp_sockets::in_use()) [[unlikely]]
+    return recvmsg_handled(fd, msg, flags);
+  return proxyproto::real::recvmsg(fd, msg, flags);
+}
+
+PROXYPROTO_EXPORT int recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
+                               timespec *timeout) {
+  if (proxyproto::udp_sockets::in_use()) [[unlikely]]
+    return recvmmsg_handled(fd, msgs, vlen, flags, timeout);
+  return proxyproto::real::recvmmsg(fd, msgs, vlen, flags, timeout);
 }
 
 }  // extern "C"
