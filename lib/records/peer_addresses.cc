@@ -4,6 +4,7 @@
 // Concurrency: each entry is a sequence lock. A writer moves the sequence
 // from even to odd with a compare-and-swap, writes, and makes it even again;
 // readers copy the entry and retry if the sequence was odd or changed.
+// Erasing is one store of length 0 (see erase_entry).
 // Readers (getpeername) never block writers and nothing takes a global lock.
 // Records are written by accept() before the descriptor is returned, and
 // erased by close() before the real close, so a number reused by another
@@ -73,24 +74,35 @@ void end_write(entry *e) noexcept {
   e->sequence.fetch_add(1, std::memory_order_release);
 }
 
-void write_entry(entry *e, const uint64_t (&words)[4], uint32_t length) noexcept {
+// The i-th of the four words of a sockaddr of at most 28 bytes.
+inline uint64_t word_of(const void *addr, size_t i) noexcept {
+  uint64_t w;
+  std::memcpy(&w, static_cast<const unsigned char *>(addr) + 8 * i, sizeof w);
+  return w;
+}
+
+// All four words, whatever `length` says (a fixed-size copy is four moves;
+// a sockaddr_storage always has them): lookup() hands out only `length`
+// bytes. Written out, and read from `addr` only once the entry is held: a
+// loop here is not unrolled, and a copy taken before begin_write() goes
+// through the stack.
+void write_entry(entry *e, const sockaddr_storage &addr, uint32_t length) noexcept {
   begin_write(e);
-  // Four stores written out: a loop here is not unrolled, and costs a
-  // compare and a branch per word on every accept().
-  e->words[0].store(words[0], std::memory_order_relaxed);
-  e->words[1].store(words[1], std::memory_order_relaxed);
-  e->words[2].store(words[2], std::memory_order_relaxed);
-  e->words[3].store(words[3], std::memory_order_relaxed);
+  e->words[0].store(word_of(&addr, 0), std::memory_order_relaxed);
+  e->words[1].store(word_of(&addr, 1), std::memory_order_relaxed);
+  e->words[2].store(word_of(&addr, 2), std::memory_order_relaxed);
+  e->words[3].store(word_of(&addr, 3), std::memory_order_relaxed);
   e->length.store(length, std::memory_order_relaxed);
   end_write(e);
 }
 
 // An erased entry is one of length 0: readers copy no word of it, so the
-// words are left as they are.
+// words are left as they are, and the erasure is one store outside the
+// sequence lock. A reader that raced it read either 0 (no record) or the
+// old length with the old words, which an erasure never touches: the
+// record as it was just before the close, consistent either way.
 void erase_entry(entry *e) noexcept {
-  begin_write(e);
-  e->length.store(0, std::memory_order_relaxed);
-  end_write(e);
+  e->length.store(0, std::memory_order_release);
 }
 
 // Copies an entry consistently; returns its length (0: no record).
@@ -132,11 +144,7 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
     e = first_in_page(fd);
     if (e == nullptr) return false;
   }
-  // All four words, whatever len says (a fixed-size copy is four moves; a
-  // sockaddr_storage always has them): lookup() hands out only `len` bytes.
-  uint64_t words[4];
-  std::memcpy(words, &addr, sizeof words);
-  write_entry(e, words, len);
+  write_entry(e, addr, len);
   return true;
 }
 
@@ -157,14 +165,13 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
 void forget(int fd) noexcept {
   entry *e = table.find(fd);
   if (e == nullptr) return;
-  if (plainly_empty(e)) return;  // keep close() free of atomic writes
-  erase_entry(e);
+  // No store for a descriptor that never had a record (most of them).
+  if (e->length.load(std::memory_order_relaxed) != 0) erase_entry(e);
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
   table.for_range(first, last, [](int, entry &e) {
-    if (plainly_empty(&e)) return;
-    erase_entry(&e);
+    if (e.length.load(std::memory_order_relaxed) != 0) erase_entry(&e);
   });
 }
 
