@@ -25,8 +25,9 @@ socklen_t destination_of(const header &h, sockaddr_storage *out) noexcept {
 
 }  // namespace
 
-void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
-                        const header &parsed) noexcept {
+__attribute__((noinline)) void keep_consumed_header(int fd, const uint8_t *bytes,
+                                                   size_t length,
+                                                   const header &parsed) noexcept {
   if (debug_logging()) {
     proxyproto_header h;
     to_public_header(parsed, &h);

@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include "core/proxy_header.h"
+#include "runtime/log.h"
+#include "settings/header_features.h"
 
 namespace proxyproto {
 
@@ -14,7 +16,12 @@ namespace proxyproto {
 // just been consumed from `fd`. Logs it decoded under LIBPROXYPROTO_DEBUG and
 // keeps it when the application asked for headers. Costs one load when
 // neither is on.
-void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
-                        const header &parsed) noexcept;
+void keep_consumed_header(int fd, const uint8_t *bytes, size_t length,
+                          const header &parsed) noexcept;
+inline void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
+                               const header &parsed) noexcept {
+  if (debug_logging() || consumed_headers_wanted()) [[unlikely]]
+    keep_consumed_header(fd, bytes, length, parsed);
+}
 
 }  // namespace proxyproto

@@ -18,11 +18,20 @@ constinit std::atomic<bool> report_destination{false};
 constinit std::atomic<bool> loaded{false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
+// The summary consumed_headers_wanted() reads, after either setting moved.
+void publish_wanted() noexcept {
+  using namespace header_features_detail;
+  const uint8_t w = (keep_headers.load(std::memory_order_relaxed) ? keep_bit : 0) |
+                    (report_destination.load(std::memory_order_relaxed) ? destination_bit : 0);
+  wanted.store(w, std::memory_order_release);
+}
+
 void load_settings() noexcept {
   const server_config &config = server_settings();
   if (config.keep_header) keep_headers.store(true, std::memory_order_relaxed);
   report_destination.store(config.getsockname, std::memory_order_relaxed);
   loaded.store(true, std::memory_order_release);
+  publish_wanted();
 }
 
 // Asked on every consumed header: once loaded, one acquire load.
@@ -43,7 +52,14 @@ bool keeping_headers() noexcept {
 
 bool set_keeping_headers(bool on) noexcept {
   load_settings_once();
-  return keep_headers.exchange(on, std::memory_order_relaxed);
+  const bool was = keep_headers.exchange(on, std::memory_order_relaxed);
+  publish_wanted();
+  return was;
+}
+
+bool header_features_detail::wanted_after_loading() noexcept {
+  load_settings_once();
+  return keeping_headers() || getsockname_reports_destination();
 }
 
 bool getsockname_reports_destination() noexcept {
