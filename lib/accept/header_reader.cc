@@ -85,10 +85,19 @@ bool consume(int fd, uint8_t *buf, size_t length) noexcept {
   return true;
 }
 
+// After a first read of `got` bytes of a `length`-byte header that is
+// queued whole (interrupted, or short): reads the rest.
+__attribute__((noinline)) bool consume_rest(int fd, uint8_t *buf, size_t length,
+                                            ssize_t got) noexcept {
+  if (got == 0 || (got < 0 && errno != EINTR)) return false;
+  const size_t done = got > 0 ? static_cast<size_t>(got) : 0;
+  return consume(fd, buf + done, length - done);
+}
+
 // The one place where a complete header has left the socket: `bytes` holds
 // exactly its `length` bytes, and `h` points into them. Anything that must
 // see every consumed header (its TLVs, say) belongs here.
-void header_consumed(int fd, const uint8_t *bytes, size_t length,
+__attribute__((always_inline)) inline void header_consumed(int fd, const uint8_t *bytes, size_t length,
                      const header &h, int listener_family,
                      header_verdict *out) noexcept {
   on_header_consumed(fd, bytes, length, h);  // kept, logged decoded
@@ -113,21 +122,24 @@ bool peer_has_shut_down(int fd) noexcept {
   return __poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-}  // namespace
 
-header_state inspect_header(int fd, const server_config &config,
-                            int listener_family, bool consume_header,
-                            header_verdict *out) noexcept {
+// Every look after the first one, and every first look that did not find a
+// whole header: `first` holds the `n` bytes (or recv's -1) that the first
+// peek returned into a buffer of stack_buffer_size bytes.
+__attribute__((noinline)) header_state inspect_further(
+    int fd, const server_config &config, int listener_family, bool consume_header,
+    header_verdict *out, uint8_t *first, ssize_t n) noexcept {
   header_buffer buffer;
-  out->has_source = false;
-  out->source_len = 0;
-  out->seen = 0;
   // Set once a look has found the peer shut down: from then on every byte
   // it will ever send is queued, so one more look settles the connection.
   bool shut_down = false;
+  bool peeked = true;  // `first` is this look's
   for (;;) {
-    const ssize_t n = real::recv(fd, buffer.data(), buffer.size(),
-                           MSG_PEEK | MSG_DONTWAIT);
+    if (!peeked)
+      n = real::recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+    uint8_t *bytes = peeked ? first : buffer.data();
+    const size_t size = peeked ? stack_buffer_size : buffer.size();
+    peeked = false;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {
       PP_DEBUG("peek failed (errno %d)", errno);
@@ -138,16 +150,18 @@ header_state inspect_header(int fd, const server_config &config,
     if (n == 0) return header_state::hangup;
 
     header h;
-    const parse_result r = parse_header(buffer.data(), got, config.versions, &h);
+    const parse_result r = parse_header(bytes, got, config.versions, &h);
     switch (r.status) {
-      case parse_status::complete:
+      case parse_status::complete: {
         if (!consume_header) return header_state::complete;
-        if (!consume(fd, buffer.data(), r.length)) {
+        // Into the buffer the bytes were peeked into: `h` points into them.
+        if (!consume(fd, bytes, r.length)) {
           PP_DEBUG("could not read the %zu header bytes", r.length);
           return header_state::error;
         }
-        header_consumed(fd, buffer.data(), r.length, h, listener_family, out);
+        header_consumed(fd, bytes, r.length, h, listener_family, out);
         return header_state::complete;
+      }
       case parse_status::not_proxy:
         return header_state::not_proxy;
       case parse_status::invalid:
@@ -158,8 +172,8 @@ header_state inspect_header(int fd, const server_config &config,
     }
     // A v2 header larger than the buffer: size the buffer to it and peek
     // again (the rest may well be queued already).
-    if (got == buffer.size()) {
-      const size_t total = v2_total_length(buffer.data(), got);
+    if (got == size) {
+      const size_t total = v2_total_length(bytes, got);
       if (total > buffer.size()) {
         if (!buffer.grow(total)) {
           PP_DEBUG("no memory for a %zu-byte header", total);
@@ -174,6 +188,36 @@ header_state inspect_header(int fd, const server_config &config,
     if (got == 0 || !peer_has_shut_down(fd)) return header_state::need_more;
     shut_down = true;
   }
+}
+
+}  // namespace
+
+// The usual case, a whole header in the first peek, is read here without
+// the general loop: one peek, the parser, one exact read.
+header_state inspect_header(int fd, const server_config &config,
+                            int listener_family, bool consume_header,
+                            header_verdict *out) noexcept {
+  uint8_t first[stack_buffer_size];
+  out->has_source = false;
+  out->source_len = 0;
+  const ssize_t n = real::recv(fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 && consume_header) [[likely]] {
+    header h;
+    const parse_result r = parse_header(first, static_cast<size_t>(n), config.versions, &h);
+    if (r.status == parse_status::complete) [[likely]] {
+      out->seen = static_cast<size_t>(n);
+      // The same bytes, read into the buffer they were peeked into (`h`
+      // points into it).
+      const ssize_t got = real::recv(fd, first, r.length, MSG_DONTWAIT);
+      if (got != static_cast<ssize_t>(r.length) && !consume_rest(fd, first, r.length, got)) {
+        PP_DEBUG("could not read the %zu header bytes", r.length);
+        return header_state::error;
+      }
+      header_consumed(fd, first, r.length, h, listener_family, out);
+      return header_state::complete;
+    }
+  }
+  return inspect_further(fd, config, listener_family, consume_header, out, first, n);
 }
 
 connection_fate fate_of_unsettled(header_state state, const header_verdict &verdict,
