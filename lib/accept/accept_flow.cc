@@ -240,31 +240,13 @@ int wait_blocking(int listener) {
 // or the listener had nothing for this caller after all: take the next.
 constexpr int take_next = -2;
 
-// Takes one connection from the kernel and settles it: returns its
-// descriptor to hand out, -1 with accept4()'s errno, or take_next. `once`:
-// without blocking, on a blocking listener this process was woken for.
-// A connection whose header came with it, the usual case, is handed out
-// from here without ever being copied into a pending::connection: that is
-// built only when the connection is parked.
-int take_one(accept_call &k, bool once) noexcept {
-  sockaddr_storage peer;
-  socklen_t peer_len = sizeof peer;
-  const shared_accept::snapshot begun = shared_accept::before_accept();
-  const int fd =
-      once ? shared_accept::accept_once(k.listener, reinterpret_cast<sockaddr *>(&peer),
-                                        &peer_len, k.flags)
-           : real::accept4(k.listener, reinterpret_cast<sockaddr *>(&peer), &peer_len,
-                           k.flags);
-  if (fd < 0) {
-    // Another process took the connection this one was woken for: wait
-    // again. Or another process's accept_once() made this blocking
-    // listener non-blocking for a moment: not the caller's EAGAIN.
-    if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
-      if (!once) sched_yield();
-      return take_next;
-    }
-    return -1;
-  }
+// Settles a connection just taken from the kernel: returns its descriptor
+// to hand out, or take_next. A connection whose header came with it, the
+// usual case, is handed out from here without ever being copied into a
+// pending::connection: that is built only when the connection is parked.
+__attribute__((noinline)) int settle_taken(accept_call &k, int fd,
+                                           const sockaddr_storage &peer,
+                                           socklen_t peer_len) noexcept {
   // A fresh descriptor has no record: clear a kept header that a number
   // reused behind our back (a close that bypassed close()) may have left,
   // before this connection's own may be kept. Its address record is
@@ -273,7 +255,7 @@ int take_one(accept_call &k, bool once) noexcept {
 
   // Trust and scope: the one decision whether to read a header at all
   // (socket kind, `ports`, `allow`, activation); see connection_scope.h.
-  switch (connection_scope(k.listener, peer, peer_len)) {
+  switch (connection_scope(k.config, k.listener, peer, peer_len)) {
     case scope_decision::handle:
       break;
     case scope_decision::pass_through:
@@ -288,7 +270,11 @@ int take_one(accept_call &k, bool once) noexcept {
   const int family = peer.ss_family;
   header_verdict v;
   const header_state state = inspect_header(fd, k.config, family, true, &v);
-  const connection_fate fate = fate_of(state, v, k.config, k.config.timeout_ms == 0);
+  if (state == header_state::complete) [[likely]]
+    return hand_out(k, fd, v, v.has_source ? connection_fate::proxied : connection_fate::real_peer,
+                    peer, peer_len);
+  const connection_fate fate =
+      fate_of_unsettled(state, v, k.config, k.config.timeout_ms == 0);
   switch (fate) {
     case connection_fate::proxied:
     case connection_fate::real_peer:
@@ -314,40 +300,50 @@ int take_one(accept_call &k, bool once) noexcept {
   return early >= 0 ? early : take_next;
 }
 
-}  // namespace
-
-int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
-                      int flags) noexcept {
-  const server_config &config = server_settings();
-  // Inert when disabled, and when the caller's arguments are such that the
-  // kernel must answer with an error (addr without addrlen): let it.
-  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr)) {
-    for (;;) {
-      const shared_accept::snapshot begun = shared_accept::before_accept();
-      const int fd = real::accept4(listener, addr, addrlen, flags);
-      if (fd >= 0 || errno != EAGAIN || !shared_accept::eagain_was_ours(begun))
-        return fd;
-      sched_yield();
+// Takes one connection from the kernel and settles it: returns its
+// descriptor to hand out, -1 with accept4()'s errno, or take_next. `once`:
+// without blocking, on a blocking listener this process was woken for.
+int take_one(accept_call &k, bool once) noexcept {
+  sockaddr_storage peer;
+  socklen_t peer_len = sizeof peer;
+  const shared_accept::snapshot begun = shared_accept::before_accept();
+  const int fd =
+      once ? shared_accept::accept_once(k.listener, reinterpret_cast<sockaddr *>(&peer),
+                                        &peer_len, k.flags)
+           : real::accept4(k.listener, reinterpret_cast<sockaddr *>(&peer), &peer_len,
+                           k.flags);
+  if (fd < 0) {
+    // Another process took the connection this one was woken for: wait
+    // again. Or another process's accept_once() made this blocking
+    // listener non-blocking for a moment: not the caller's EAGAIN.
+    if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
+      if (!once) sched_yield();
+      return take_next;
     }
+    return -1;
   }
+  return settle_taken(k, fd, peer, peer_len);
+}
 
-  accept_call k{listener, addr, addrlen, flags, config};
+// The whole flow: parked connections first, then the kernel's, until one
+// is to be handed out (or accept4() fails).
+__attribute__((noinline)) int accept_loop(accept_call &k) noexcept {
   int listener_blocking = -1;  // unknown until something is parked
   for (;;) {
     bool once = false;  // take a connection without blocking
-    if (pending::anything_parked() && pending::parked_for(listener) > 0) {
+    if (pending::anything_parked() && pending::parked_for(k.listener) > 0) {
       const int fd = take_ready(k);
       if (fd >= 0) return fd;
       if (listener_blocking < 0) {
         // Read while another process's accept_once() holds it non-blocking,
         // the flags lie; only blocking listeners are ever made so.
         const shared_accept::snapshot before = shared_accept::before_accept();
-        const int fl = fcntl(listener, F_GETFL);
+        const int fl = fcntl(k.listener, F_GETFL);
         listener_blocking = (fl >= 0 && !(fl & O_NONBLOCK)) ||
                             shared_accept::eagain_was_ours(before);
       }
-      if (listener_blocking == 1 && pending::parked_for(listener) > 0) {
-        const int which = wait_blocking(listener);
+      if (listener_blocking == 1 && pending::parked_for(k.listener) > 0) {
+        const int which = wait_blocking(k.listener);
         if (which < 0) return -1;
         if (which == 0) continue;
         once = true;
@@ -357,6 +353,55 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     const int fd = take_one(k, once);
     if (fd != take_next) return fd;
   }
+}
+
+// accept4() when the library is inert, or when the caller's arguments are
+// such that the kernel must answer with an error (addr without addrlen).
+__attribute__((noinline)) int accept_untouched(int listener, sockaddr *addr,
+                                               socklen_t *addrlen, int flags) noexcept {
+  for (;;) {
+    const shared_accept::snapshot begun = shared_accept::before_accept();
+    const int fd = real::accept4(listener, addr, addrlen, flags);
+    if (fd >= 0 || errno != EAGAIN || !shared_accept::eagain_was_ours(begun))
+      return fd;
+    sched_yield();
+  }
+}
+
+// accept4() failed with nothing parked: the caller's error, or (EAGAIN
+// while another process's accept_once() held a blocking listener
+// non-blocking) not the caller's, and the flow goes on.
+__attribute__((noinline)) int first_take_failed(accept_call &k,
+                                                const shared_accept::snapshot &begun) noexcept {
+  if (errno == EAGAIN && shared_accept::eagain_was_ours(begun)) {
+    sched_yield();
+    return accept_loop(k);
+  }
+  return -1;
+}
+
+}  // namespace
+
+// The usual call, with nothing parked, is take_one() written out here, so
+// that an accept4() that fails (EAGAIN, the end of every event loop's
+// accept loop) costs no more than the checks around it.
+int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
+                      int flags) noexcept {
+  const server_config &config = server_settings();
+  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr)) [[unlikely]]
+    return accept_untouched(listener, addr, addrlen, flags);
+  accept_call k{listener, addr, addrlen, flags, config};
+  if (pending::anything_parked()) [[unlikely]] return accept_loop(k);
+
+  sockaddr_storage peer;
+  socklen_t peer_len = sizeof peer;
+  const shared_accept::snapshot begun = shared_accept::before_accept();
+  const int fd =
+      real::accept4(listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, flags);
+  if (fd < 0) [[unlikely]] return first_take_failed(k, begun);
+  const int settled = settle_taken(k, fd, peer, peer_len);
+  if (settled != take_next) [[likely]] return settled;
+  return accept_loop(k);
 }
 
 }  // namespace proxyproto

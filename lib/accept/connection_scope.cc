@@ -66,8 +66,9 @@ scope_decision untrusted(const server_config &config) noexcept {
 
 }  // namespace
 
-scope_decision connection_scope(int listener_fd, const sockaddr_storage &peer,
-                                socklen_t peer_len) noexcept {
+__attribute__((noinline)) scope_decision connection_scope(int listener_fd,
+                                                          const sockaddr_storage &peer,
+                                                          socklen_t peer_len) noexcept {
   const server_config &config = server_settings();
   if (!config.active || config.versions == accept_none)
     return scope_decision::pass_through;

@@ -5,6 +5,8 @@
 
 #include <sys/socket.h>
 
+#include "settings/server_settings.h"
+
 namespace proxyproto {
 
 enum class scope_decision {
@@ -21,5 +23,17 @@ enum class scope_decision {
 // other kind of socket, and an untrusted peer when the header is optional.
 scope_decision connection_scope(int listener_fd, const sockaddr_storage &peer,
                                 socklen_t peer_len) noexcept;
+
+// The same with the settings at hand: a TCP connection when neither `ports`
+// nor `allow` is set, the usual case, is answered with a few loads; every
+// other case by the function above.
+inline scope_decision connection_scope(const server_config &config, int listener_fd,
+                                       const sockaddr_storage &peer,
+                                       socklen_t peer_len) noexcept {
+  if (config.active && !config.ports_set && !config.allow_set &&
+      (peer.ss_family == AF_INET || peer.ss_family == AF_INET6)) [[likely]]
+    return scope_decision::handle;
+  return connection_scope(listener_fd, peer, peer_len);
+}
 
 }  // namespace proxyproto

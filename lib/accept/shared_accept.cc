@@ -25,10 +25,7 @@ struct listener_slot {
   int count;        // calls in progress on it
   int original;     // its flags before the first of them
 };
-struct shared_page {
-  std::atomic<uint32_t> lock;
-  std::atomic<uint64_t> begun;
-  std::atomic<uint32_t> in_progress;
+struct shared_page : detail::counters {
   listener_slot slots[listener_slots];
 };
 
@@ -56,34 +53,31 @@ listener_slot *slot_for(shared_page *p, uint64_t inode) noexcept {
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
-constinit std::atomic<shared_page *> page{nullptr};
+shared_page *shared() noexcept {
+  return static_cast<shared_page *>(detail::page.load(std::memory_order_acquire));
+}
 
 }  // namespace
 
+constinit std::atomic<detail::counters *> detail::page{nullptr};
+
 void prepare() noexcept {
-  if (page.load(std::memory_order_acquire) != nullptr) return;
+  if (detail::page.load(std::memory_order_acquire) != nullptr) return;
   const int saved_errno = errno;
   void *mem = mmap(nullptr, sizeof(shared_page), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   errno = saved_errno;
   if (mem == MAP_FAILED) return;
-  shared_page *expected = nullptr;
+  detail::counters *expected = nullptr;
   // A fresh mapping is zero-filled: both counters start at 0.
-  if (!page.compare_exchange_strong(expected, static_cast<shared_page *>(mem),
-                                    std::memory_order_acq_rel))
+  if (!detail::page.compare_exchange_strong(expected, static_cast<shared_page *>(mem),
+                                            std::memory_order_acq_rel))
     munmap(mem, sizeof(shared_page));
-}
-
-snapshot before_accept() noexcept {
-  const shared_page *p = page.load(std::memory_order_acquire);
-  if (p == nullptr) return snapshot{};
-  return snapshot{p->begun.load(std::memory_order_acquire),
-                  p->in_progress.load(std::memory_order_acquire) != 0};
 }
 
 int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noexcept {
   prepare();
-  shared_page *p = page.load(std::memory_order_acquire);
+  shared_page *p = shared();
   if (p == nullptr) {
     // Alone: only this process tree's own calls could be disturbed, and
     // there is no way to tell them. Take the risk of blocking instead.
@@ -128,14 +122,6 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
   unlock(p);
   errno = saved_errno;
   return fd;
-}
-
-bool eagain_was_ours(const snapshot &before) noexcept {
-  const shared_page *p = page.load(std::memory_order_acquire);
-  if (p == nullptr) return false;
-  // One in progress when it began, one begun since, or one still going.
-  return before.busy || p->begun.load(std::memory_order_acquire) != before.begun ||
-         p->in_progress.load(std::memory_order_acquire) != 0;
 }
 
 }  // namespace proxyproto::shared_accept

@@ -21,9 +21,21 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace proxyproto::shared_accept {
+
+namespace detail {
+// The head of the shared page: what every accept() reads, inline.
+struct counters {
+  std::atomic<uint32_t> lock;
+  std::atomic<uint64_t> begun;        // calls of accept_once() begun so far
+  std::atomic<uint32_t> in_progress;  // calls of accept_once() in progress
+};
+// The shared page, once mapped (the rest of it in shared_accept.cc).
+extern constinit std::atomic<counters *> page;
+}  // namespace detail
 
 // Maps the shared page if it is not yet (once per process tree).
 void prepare() noexcept;
@@ -33,7 +45,12 @@ struct snapshot {
   uint64_t begun = 0;  // calls of accept_once() begun so far
   bool busy = false;   // one was in progress
 };
-snapshot before_accept() noexcept;
+inline snapshot before_accept() noexcept {
+  const detail::counters *p = detail::page.load(std::memory_order_acquire);
+  if (p == nullptr) return snapshot{};
+  return snapshot{p->begun.load(std::memory_order_acquire),
+                  p->in_progress.load(std::memory_order_acquire) != 0};
+}
 
 // accept4() on `listener` without blocking; -1 with EAGAIN when there was
 // nothing to take (another process took it).
@@ -41,6 +58,12 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
 
 // After accept4() failed with EAGAIN: true when a call of accept_once()
 // in some process may have overlapped it (`before` taken just before it).
-bool eagain_was_ours(const snapshot &before) noexcept;
+inline bool eagain_was_ours(const snapshot &before) noexcept {
+  const detail::counters *p = detail::page.load(std::memory_order_acquire);
+  if (p == nullptr) return false;
+  // One in progress when it began, one begun since, or one still going.
+  return before.busy || p->begun.load(std::memory_order_acquire) != before.begun ||
+         p->in_progress.load(std::memory_order_acquire) != 0;
+}
 
 }  // namespace proxyproto::shared_accept
