@@ -368,16 +368,11 @@ __attribute__((noinline)) int accept_untouched(int listener, sockaddr *addr,
   }
 }
 
-// accept4() failed with nothing parked: the caller's error, or (EAGAIN
-// while another process's accept_once() held a blocking listener
-// non-blocking) not the caller's, and the flow goes on.
-__attribute__((noinline)) int first_take_failed(accept_call &k,
-                                                const shared_accept::snapshot &begun) noexcept {
-  if (errno == EAGAIN && shared_accept::eagain_was_ours(begun)) {
-    sched_yield();
-    return accept_loop(k);
-  }
-  return -1;
+// accept4() failed with EAGAIN while another process's accept_once() held
+// a blocking listener non-blocking: not the caller's, and the flow goes on.
+__attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
+  sched_yield();
+  return accept_loop(k);
 }
 
 }  // namespace
@@ -398,7 +393,11 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   const shared_accept::snapshot begun = shared_accept::before_accept();
   const int fd =
       real::accept4(listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, flags);
-  if (fd < 0) [[unlikely]] return first_take_failed(k, begun);
+  if (fd < 0) {
+    if (errno == EAGAIN && shared_accept::eagain_was_ours(begun)) [[unlikely]]
+      return not_the_callers_eagain(k);
+    return -1;
+  }
   const int settled = settle_taken(k, fd, peer, peer_len);
   if (settled != take_next) [[likely]] return settled;
   return accept_loop(k);

@@ -134,16 +134,24 @@ __attribute__((noinline)) entry *first_in_page(int fd) noexcept {
   return table.find_or_map(fd);
 }
 
+// store() for a descriptor whose page of the table is not mapped yet.
+__attribute__((noinline)) bool store_first_in_page(int fd, const sockaddr_storage &addr,
+                                                   socklen_t len) noexcept {
+  entry *e = first_in_page(fd);
+  if (e == nullptr) return false;
+  write_entry(e, addr, len);
+  return true;
+}
+
 }  // namespace
 
+// A leaf for every connection after a page's first: the mapping is a
+// tail call, so no register is saved around it.
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
   records::note_recording();
   entry *e = table.find(fd);
-  if (e == nullptr) [[unlikely]] {
-    e = first_in_page(fd);
-    if (e == nullptr) return false;
-  }
+  if (e == nullptr) [[unlikely]] return store_first_in_page(fd, addr, len);
   write_entry(e, addr, len);
   return true;
 }
