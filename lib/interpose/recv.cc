@@ -16,7 +16,7 @@ using proxyproto::udp_sockets::state;
 
 // The socket's state if the library handles it, else none. Asked only once
 // udp_sockets::in_use() says some UDP socket was created in scope.
-inline state handled(int fd) noexcept {
+__attribute__((always_inline)) inline state handled(int fd) noexcept {
   const state s = proxyproto::udp_sockets::of(fd);
   if (__builtin_expect(s == proxyproto::udp_sockets::none, 1)) return s;
   if (proxyproto::datagram::in_scope(s)) return s;
@@ -27,7 +27,7 @@ inline state handled(int fd) noexcept {
 
 // The calls on a socket the library may handle, out of line: the exported
 // functions stay a load, a branch and a jump to the C library's own.
-__attribute__((noinline, cold)) ssize_t recvfrom_handled(
+__attribute__((noinline)) ssize_t recvfrom_handled(
     int fd, void *buf, size_t len, int flags, sockaddr *addr, socklen_t *addrlen) noexcept {
   const state s = handled(fd);
   // A null addrlen with an address is the kernel's EFAULT to report.
@@ -36,7 +36,7 @@ __attribute__((noinline, cold)) ssize_t recvfrom_handled(
   return proxyproto::datagram::receive_buffer(fd, s, buf, len, flags, addr, addrlen);
 }
 
-__attribute__((noinline, cold)) ssize_t recv_handled(int fd, void *buf, size_t len,
+__attribute__((noinline)) ssize_t recv_handled(int fd, void *buf, size_t len,
                                                      int flags) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
@@ -44,7 +44,7 @@ __attribute__((noinline, cold)) ssize_t recv_handled(int fd, void *buf, size_t l
   return proxyproto::datagram::receive_buffer(fd, s, buf, len, flags, nullptr, nullptr);
 }
 
-__attribute__((noinline, cold)) ssize_t read_handled(int fd, void *buf,
+__attribute__((noinline)) ssize_t read_handled(int fd, void *buf,
                                                      size_t len) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
@@ -52,7 +52,7 @@ __attribute__((noinline, cold)) ssize_t read_handled(int fd, void *buf,
   return proxyproto::datagram::receive_buffer(fd, s, buf, len, 0, nullptr, nullptr);
 }
 
-__attribute__((noinline, cold)) ssize_t readv_handled(int fd, const iovec *iov,
+__attribute__((noinline)) ssize_t readv_handled(int fd, const iovec *iov,
                                                       int iovcnt) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none || iovcnt < 0)
@@ -63,7 +63,7 @@ __attribute__((noinline, cold)) ssize_t readv_handled(int fd, const iovec *iov,
   return proxyproto::datagram::receive(fd, s, &msg, 0);
 }
 
-__attribute__((noinline, cold)) ssize_t recvmsg_handled(int fd, msghdr *msg,
+__attribute__((noinline)) ssize_t recvmsg_handled(int fd, msghdr *msg,
                                                         int flags) noexcept {
   const state s = handled(fd);
   if (s == proxyproto::udp_sockets::none)
@@ -71,7 +71,7 @@ __attribute__((noinline, cold)) ssize_t recvmsg_handled(int fd, msghdr *msg,
   return proxyproto::datagram::receive(fd, s, msg, flags);
 }
 
-__attribute__((noinline, cold)) int recvmmsg_handled(int fd, mmsghdr *msgs,
+__attribute__((noinline)) int recvmmsg_handled(int fd, mmsghdr *msgs,
                                                      unsigned vlen, int flags,
                                                      timespec *timeout) noexcept {
   const state s = handled(fd);
