@@ -22,7 +22,7 @@ using namespace detail;
 
 void note_listener(int fd) noexcept {
   // close() must now hear of this descriptor (records/any_record.h).
-  records::note_recording();
+  records::note_recording(records::listener_kind);
   listeners_seen.store(true, std::memory_order_relaxed);
   if (listener_mark *m = marks.find_or_map(fd))
     m->is_listener.store(1, std::memory_order_relaxed);

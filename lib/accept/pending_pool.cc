@@ -20,6 +20,7 @@
 #include <atomic>
 
 #include "accept/listener_readiness.h"
+#include "records/any_record.h"
 #include "runtime/mutex_guard.h"
 
 
@@ -92,6 +93,8 @@ size_t parked_for(int listener) noexcept {
 }
 
 park_outcome park(connection *c, connection *evicted) noexcept {
+  // close() must hear of parked connections (records/any_record.h).
+  records::note_recording(records::other_kinds);
   pthread_once(&atfork_once, register_atfork);
   mutex_guard lock(pool_mutex);
   slot *free_slot = nullptr;

@@ -22,7 +22,7 @@ namespace {
 
 void set(int fd, state s) noexcept {
   // close() and dup*() look at the records only once something was noted.
-  records::note_recording();
+  records::note_recording(records::other_kinds);
   if (!in_use()) any_marked.store(true, std::memory_order_relaxed);
   if (std::atomic<uint8_t> *entry = table.find_or_map(fd))
     entry->store(s, std::memory_order_relaxed);

@@ -1,7 +1,7 @@
 // accept(2) and accept4(2): both are the accept flow (lib/accept/), which
-// takes the flags of accept4. The flow may park connections in its pending
-// pool, which close() must then hear of: a process that accepts is noted as
-// one that records (records/any_record.h) before the flow runs. A returned
+// takes the flags of accept4. What the flow records (addresses, parked
+// connections, kept headers) notes itself for close() before it is
+// published (records/any_record.h). A returned
 // descriptor is a stream: if its number was a UDP socket closed behind the
 // library's back, it is no longer treated as one. listen(2) marks the
 // descriptor a listener, so that its epoll registrations are followed
@@ -14,7 +14,6 @@
 #include "accept/shared_accept.h"
 #include "core/proxy_header.h"
 #include "datagram/socket_states.h"
-#include "records/any_record.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 #include "settings/server_settings.h"
@@ -31,13 +30,11 @@ inline int accepted(int fd) noexcept {
 extern "C" {
 
 PROXYPROTO_EXPORT int accept(int fd, sockaddr *addr, socklen_t *addrlen) {
-  proxyproto::records::note_recording();
   return accepted(proxyproto::accept_connection(fd, addr, addrlen, 0));
 }
 
 PROXYPROTO_EXPORT int accept4(int fd, sockaddr *addr, socklen_t *addrlen,
                               int flags) {
-  proxyproto::records::note_recording();
   return accepted(proxyproto::accept_connection(fd, addr, addrlen, flags));
 }
 

@@ -24,11 +24,22 @@
 
 namespace {
 
-inline void forget_closed(int fd) noexcept {
-  proxyproto::peer_addresses::forget(fd);
+// The records other than addresses and listeners: out of line, since a
+// process that only accepts connections whose headers arrived whole has
+// none of them.
+__attribute__((noinline)) void forget_other_records(int fd) noexcept {
   proxyproto::pending::forget_descriptor(fd);
   proxyproto::kept_headers::forget(fd);
   proxyproto::udp_sockets::forget(fd);
+}
+
+// Each kind of record only once something of that kind was recorded
+// (records/any_record.h); the address record and the listeners' bitmap
+// inline.
+inline void forget_closed(int fd) noexcept {
+  const uint8_t kinds = proxyproto::records::kinds();
+  if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);
+  if (kinds & proxyproto::records::other_kinds) [[unlikely]] forget_other_records(fd);
   proxyproto::readiness::forget(fd);
 }
 

@@ -1,10 +1,12 @@
 // Whether this process has ever recorded anything about a descriptor: a
-// peer address, a kept header, or a connection parked by the accept engine.
+// peer address, a listener, a kept header, a UDP socket or a connection
+// parked by the accept engine.
 // close(), dup*() and close_range() test it first, so that the many
 // processes that never accept a proxied connection (the library may be
 // preloaded into every process of a host) pay one load and one branch.
 //
-// Set before the first record is published and never cleared; a fork()ed
+// Each kind's bit is set before its first record is published and never
+// cleared; a fork()ed
 // child inherits it with the records. Relaxed is enough: a descriptor with
 // a record reaches another thread's close() only through something that
 // happens after the record was stored (accept() returning it, then the
@@ -12,19 +14,28 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 namespace proxyproto::records {
 
-inline constinit std::atomic<bool> anything_recorded{false};
+// What was recorded, so that close() tests only what may be there: the
+// address records are erased inline, the listeners' readiness is told by
+// its bitmap, and the rest (parked connections, kept headers, UDP sockets)
+// is looked at out of line.
+inline constexpr uint8_t address_kind = 1;   // peer_addresses
+inline constexpr uint8_t listener_kind = 2;  // a listener marked (readiness)
+inline constexpr uint8_t other_kinds = 4;    // pending pool, kept headers, UDP
 
-inline bool anything() noexcept {
-  return anything_recorded.load(std::memory_order_relaxed);
-}
+inline constinit std::atomic<uint8_t> recorded{0};
 
-// Before storing a record (or parking a connection). The load first keeps
-// the cache line shared once the flag is up.
-inline void note_recording() noexcept {
-  if (!anything()) anything_recorded.store(true, std::memory_order_relaxed);
+inline uint8_t kinds() noexcept { return recorded.load(std::memory_order_relaxed); }
+
+inline bool anything() noexcept { return kinds() != 0; }
+
+// Before storing a record of `kind` (or parking a connection). The load
+// first keeps the cache line shared once the bit is up.
+inline void note_recording(uint8_t kind) noexcept {
+  if (!(kinds() & kind)) recorded.fetch_or(kind, std::memory_order_relaxed);
 }
 
 }  // namespace proxyproto::records

@@ -101,7 +101,7 @@ bool store(int fd, const uint8_t *bytes, size_t length,
   if (!for_api) length = 0;
   struct stat st;
   if (real::fstat(fd, &st) != 0) return false;
-  records::note_recording();
+  records::note_recording(records::other_kinds);
   if (!ever_stored.load(std::memory_order_relaxed))
     ever_stored.store(true, std::memory_order_relaxed);
   std::atomic<record *> *s = slot(fd, true);

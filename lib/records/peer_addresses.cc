@@ -29,16 +29,13 @@
 
 namespace proxyproto::peer_addresses {
 
+constinit descriptor_table<detail::entry> detail::table;
+
 namespace {
 
-struct entry {
-  std::atomic<uint32_t> sequence;  // odd while being written
-  std::atomic<uint32_t> length;    // sockaddr length; 0 = no record
-  std::atomic<uint64_t> words[4];  // the sockaddr (at most 28 bytes)
-};
+using detail::entry;
+using detail::table;
 static_assert(sizeof(sockaddr_in6) <= sizeof(entry::words));
-
-constinit descriptor_table<entry> table;
 constinit pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 void repair_after_fork() noexcept {
@@ -98,9 +95,10 @@ void write_entry(entry *e, const sockaddr_storage &addr, uint32_t length) noexce
 
 // An erased entry is one of length 0: readers copy no word of it, so the
 // words are left as they are, and the erasure is one store outside the
-// sequence lock. A reader that raced it read either 0 (no record) or the
-// old length with the old words, which an erasure never touches: the
-// record as it was just before the close, consistent either way.
+// sequence lock (forget() in the header makes it inline). A reader that
+// raced it read either 0 (no record) or the old length with the old words,
+// which an erasure never touches: the record as it was just before the
+// close, consistent either way.
 void erase_entry(entry *e) noexcept {
   e->length.store(0, std::memory_order_release);
 }
@@ -149,7 +147,7 @@ __attribute__((noinline)) bool store_first_in_page(int fd, const sockaddr_storag
 // tail call, so no register is saved around it.
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
-  records::note_recording();
+  records::note_recording(records::address_kind);
   entry *e = table.find(fd);
   if (e == nullptr) [[unlikely]] return store_first_in_page(fd, addr, len);
   write_entry(e, addr, len);
@@ -168,13 +166,6 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
   std::memcpy(addr, words, length);
   *len = length;
   return true;
-}
-
-void forget(int fd) noexcept {
-  entry *e = table.find(fd);
-  if (e == nullptr) return;
-  // No store for a descriptor that never had a record (most of them).
-  if (e->length.load(std::memory_order_relaxed) != 0) erase_entry(e);
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {

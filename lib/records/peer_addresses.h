@@ -4,7 +4,22 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
+#include <cstdint>
+
+#include "records/descriptor_table.h"
+
 namespace proxyproto::peer_addresses {
+
+namespace detail {
+// One record; its protocol is described in peer_addresses.cc.
+struct entry {
+  std::atomic<uint32_t> sequence;  // odd while being written
+  std::atomic<uint32_t> length;    // sockaddr length; 0 = no record
+  std::atomic<uint64_t> words[4];  // the sockaddr (at most 28 bytes)
+};
+extern constinit descriptor_table<entry> table;
+}  // namespace detail
 
 // Records `addr` for `fd`, replacing any earlier record. Returns false when
 // no record can be kept (fd beyond the table, or no memory for its page);
@@ -14,8 +29,15 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept;
 // Fills *addr / *len with fd's record; false when it has none.
 bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept;
 
-// Drops fd's record (close, or a descriptor replaced by dup2/dup3).
-void forget(int fd) noexcept;
+// Drops fd's record (close, or a descriptor replaced by dup2/dup3). Inline,
+// since close() asks it of every descriptor: an erasure is one store of
+// length 0, outside the sequence lock (see peer_addresses.cc), and a
+// descriptor that never had a record gets no store at all.
+inline void forget(int fd) noexcept {
+  detail::entry *e = detail::table.find(fd);
+  if (e != nullptr && e->length.load(std::memory_order_relaxed) != 0)
+    e->length.store(0, std::memory_order_release);
+}
 
 // Drops the records of every descriptor in [first, last] (close_range).
 void forget_range(unsigned first, unsigned last) noexcept;
