@@ -37,8 +37,6 @@ namespace proxyproto {
 
 namespace {
 
-// Enough for any v1 line and the usual v2 header with a few TLVs.
-constexpr size_t stack_buffer_size = 256;
 
 // A buffer that is the stack array until a bigger one is needed.
 class header_buffer {
@@ -64,7 +62,7 @@ class header_buffer {
   }
 
  private:
-  uint8_t small_[stack_buffer_size];
+  uint8_t small_[detail::stack_buffer_size];
   uint8_t *mapped_ = nullptr;
   size_t size_ = sizeof small_;
 };
@@ -85,34 +83,6 @@ bool consume(int fd, uint8_t *buf, size_t length) noexcept {
   return true;
 }
 
-// After a first read of `got` bytes of a `length`-byte header that is
-// queued whole (interrupted, or short): reads the rest.
-__attribute__((noinline)) bool consume_rest(int fd, uint8_t *buf, size_t length,
-                                            ssize_t got) noexcept {
-  if (got == 0 || (got < 0 && errno != EINTR)) return false;
-  const size_t done = got > 0 ? static_cast<size_t>(got) : 0;
-  return consume(fd, buf + done, length - done);
-}
-
-// The one place where a complete header has left the socket: `bytes` holds
-// exactly its `length` bytes, and `h` points into them. Anything that must
-// see every consumed header (its TLVs, say) belongs here.
-__attribute__((always_inline)) inline void header_consumed(int fd, const uint8_t *bytes, size_t length,
-                     const header &h, int listener_family,
-                     header_verdict *out) noexcept {
-  on_header_consumed(fd, bytes, length, h);  // kept, logged decoded
-  // §2.1 UNKNOWN, §2.2 LOCAL and AF_UNSPEC/AF_UNIX/DGRAM: consumed, but the
-  // real endpoints stand, as for a direct connection.
-  if (h.cmd != command::proxy || h.proto != transport::stream ||
-      (h.family != address_family::inet && h.family != address_family::inet6)) {
-    PP_DEBUG("v%u header without a TCP source: real peer kept", h.version);
-    return;
-  }
-  out->source_len =
-      endpoint_to_sockaddr(h.family, h.source, listener_family, &out->source);
-  out->has_source = out->source_len != 0;
-}
-
 // With bytes queued but no header complete, only a zero-timeout poll tells
 // whether the peer has also shut down (a peek shows the bytes, not the FIN).
 // The C library's own name for it: poll() is the library's interposer
@@ -123,12 +93,18 @@ bool peer_has_shut_down(int fd) noexcept {
 }
 
 
-// Every look after the first one, and every first look that did not find a
-// whole header: `first` holds the `n` bytes (or recv's -1) that the first
-// peek returned into a buffer of stack_buffer_size bytes.
-__attribute__((noinline)) header_state inspect_further(
-    int fd, const server_config &config, int listener_family, bool consume_header,
-    header_verdict *out, uint8_t *first, ssize_t n) noexcept {
+}  // namespace
+
+bool detail::consume_rest(int fd, uint8_t *buf, size_t length, ssize_t got) noexcept {
+  if (got == 0 || (got < 0 && errno != EINTR)) return false;
+  const size_t done = got > 0 ? static_cast<size_t>(got) : 0;
+  return consume(fd, buf + done, length - done);
+}
+
+header_state detail::inspect_further(int fd, const server_config &config,
+                                     int listener_family, bool consume_header,
+                                     header_verdict *out, uint8_t *first,
+                                     ssize_t n) noexcept {
   header_buffer buffer;
   // Set once a look has found the peer shut down: from then on every byte
   // it will ever send is queued, so one more look settles the connection.
@@ -138,7 +114,7 @@ __attribute__((noinline)) header_state inspect_further(
     if (!peeked)
       n = real::recv(fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
     uint8_t *bytes = peeked ? first : buffer.data();
-    const size_t size = peeked ? stack_buffer_size : buffer.size();
+    const size_t size = peeked ? detail::stack_buffer_size : buffer.size();
     peeked = false;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) {
@@ -159,7 +135,7 @@ __attribute__((noinline)) header_state inspect_further(
           PP_DEBUG("could not read the %zu header bytes", r.length);
           return header_state::error;
         }
-        header_consumed(fd, bytes, r.length, h, listener_family, out);
+        detail::header_consumed(fd, bytes, r.length, h, listener_family, out);
         return header_state::complete;
       }
       case parse_status::not_proxy:
@@ -188,36 +164,6 @@ __attribute__((noinline)) header_state inspect_further(
     if (got == 0 || !peer_has_shut_down(fd)) return header_state::need_more;
     shut_down = true;
   }
-}
-
-}  // namespace
-
-// The usual case, a whole header in the first peek, is read here without
-// the general loop: one peek, the parser, one exact read.
-header_state inspect_header(int fd, const server_config &config,
-                            int listener_family, bool consume_header,
-                            header_verdict *out) noexcept {
-  uint8_t first[stack_buffer_size];
-  out->has_source = false;
-  out->source_len = 0;
-  const ssize_t n = real::recv(fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0 && consume_header) [[likely]] {
-    header h;
-    const parse_result r = parse_header(first, static_cast<size_t>(n), config.versions, &h);
-    if (r.status == parse_status::complete) [[likely]] {
-      out->seen = static_cast<size_t>(n);
-      // The same bytes, read into the buffer they were peeked into (`h`
-      // points into it).
-      const ssize_t got = real::recv(fd, first, r.length, MSG_DONTWAIT);
-      if (got != static_cast<ssize_t>(r.length) && !consume_rest(fd, first, r.length, got)) {
-        PP_DEBUG("could not read the %zu header bytes", r.length);
-        return header_state::error;
-      }
-      header_consumed(fd, first, r.length, h, listener_family, out);
-      return header_state::complete;
-    }
-  }
-  return inspect_further(fd, config, listener_family, consume_header, out, first, n);
 }
 
 connection_fate fate_of_unsettled(header_state state, const header_verdict &verdict,

@@ -11,7 +11,13 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdint>
 
+#include "accept/consumed_header.h"
+#include "core/proxy_header.h"
+#include "core/sockaddr_convert.h"
+#include "runtime/log.h"
+#include "runtime/real_datagram_calls.h"
 #include "settings/server_settings.h"
 
 namespace proxyproto {
@@ -37,9 +43,72 @@ struct header_verdict {
 // its length; without, nothing is ever removed (a caller that only asks
 // whether a connection is ready). `listener_family` decides how an IPv4
 // source is presented (endpoint_to_sockaddr).
-header_state inspect_header(int fd, const server_config &config,
-                            int listener_family, bool consume,
-                            header_verdict *out) noexcept;
+namespace detail {
+
+// Enough for any v1 line and the usual v2 header with a few TLVs.
+inline constexpr size_t stack_buffer_size = 256;
+
+// The one place where a complete header has left the socket: `bytes` holds
+// exactly its `length` bytes, and `h` points into them. Anything that must
+// see every consumed header (its TLVs, say) belongs here.
+__attribute__((always_inline)) inline void header_consumed(
+    int fd, const uint8_t *bytes, size_t length, const header &h, int listener_family,
+    header_verdict *out) noexcept {
+  on_header_consumed(fd, bytes, length, h);  // kept, logged decoded
+  // §2.1 UNKNOWN, §2.2 LOCAL and AF_UNSPEC/AF_UNIX/DGRAM: consumed, but the
+  // real endpoints stand, as for a direct connection.
+  if (h.cmd != command::proxy || h.proto != transport::stream ||
+      (h.family != address_family::inet && h.family != address_family::inet6)) {
+    PP_DEBUG("v%u header without a TCP source: real peer kept", h.version);
+    return;
+  }
+  out->source_len =
+      endpoint_to_sockaddr(h.family, h.source, listener_family, &out->source);
+  out->has_source = out->source_len != 0;
+}
+
+// After a first read of `got` bytes of a `length`-byte header that is
+// queued whole (interrupted, or short): reads the rest.
+bool consume_rest(int fd, uint8_t *buf, size_t length, ssize_t got) noexcept;
+
+// Every look after the first one, and every first look that did not find a
+// whole header: `first` holds the `n` bytes (or recv's -1) that the first
+// peek returned into a buffer of stack_buffer_size bytes.
+header_state inspect_further(int fd, const server_config &config, int listener_family,
+                             bool consume_header, header_verdict *out, uint8_t *first,
+                             ssize_t n) noexcept;
+
+}  // namespace detail
+
+// The usual case, a whole header in the first peek, is read inline,
+// without the general loop: one peek, the parser, one exact read; the
+// rest is detail::inspect_further's.
+__attribute__((always_inline)) inline header_state inspect_header(
+    int fd, const server_config &config, int listener_family, bool consume,
+    header_verdict *out) noexcept {
+  uint8_t first[detail::stack_buffer_size];
+  out->has_source = false;
+  out->source_len = 0;
+  const ssize_t n = real::recv(fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 && consume) [[likely]] {
+    header h;
+    const parse_result r = parse_header(first, static_cast<size_t>(n), config.versions, &h);
+    if (r.status == parse_status::complete) [[likely]] {
+      out->seen = static_cast<size_t>(n);
+      // The same bytes, read into the buffer they were peeked into (`h`
+      // points into it).
+      const ssize_t got = real::recv(fd, first, r.length, MSG_DONTWAIT);
+      if (got != static_cast<ssize_t>(r.length) &&
+          !detail::consume_rest(fd, first, r.length, got)) {
+        PP_DEBUG("could not read the %zu header bytes", r.length);
+        return header_state::error;
+      }
+      detail::header_consumed(fd, first, r.length, h, listener_family, out);
+      return header_state::complete;
+    }
+  }
+  return detail::inspect_further(fd, config, listener_family, consume, out, first, n);
+}
 
 // What becomes of a connection, given the last look at it.
 enum class connection_fate {

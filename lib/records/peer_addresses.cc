@@ -132,14 +132,7 @@ __attribute__((noinline)) entry *first_in_page(int fd) noexcept {
   return table.find_or_map(fd);
 }
 
-// store() for a descriptor whose page of the table is not mapped yet.
-__attribute__((noinline)) bool store_first_in_page(int fd, const sockaddr_storage &addr,
-                                                   socklen_t len) noexcept {
-  entry *e = first_in_page(fd);
-  if (e == nullptr) return false;
-  write_entry(e, addr, len);
-  return true;
-}
+bool store_first_in_page(int fd, const sockaddr_storage &addr, socklen_t len) noexcept;
 
 }  // namespace
 
@@ -153,6 +146,17 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   write_entry(e, addr, len);
   return true;
 }
+
+// store() for a descriptor whose page of the table is not mapped yet: maps
+// it, then stores as for any other (so that writing an entry has one
+// caller and stays inline in store()).
+namespace {
+__attribute__((noinline)) bool store_first_in_page(int fd, const sockaddr_storage &addr,
+                                                   socklen_t len) noexcept {
+  if (first_in_page(fd) == nullptr) return false;
+  return store(fd, addr, len);
+}
+}  // namespace
 
 bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
   const entry *e = table.find(fd);
