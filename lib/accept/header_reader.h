@@ -16,6 +16,7 @@
 #include "accept/consumed_header.h"
 #include "core/proxy_header.h"
 #include "core/sockaddr_convert.h"
+#include "core/usual_header.h"
 #include "runtime/log.h"
 #include "runtime/real_datagram_calls.h"
 #include "settings/server_settings.h"
@@ -92,7 +93,13 @@ __attribute__((always_inline)) inline header_state inspect_header(
   const ssize_t n = real::recv(fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0 && consume) [[likely]] {
     header h;
-    const parse_result r = parse_header(first, static_cast<size_t>(n), config.versions, &h);
+    // The usual v2 header is read inline; parse_header decides the rest.
+    const size_t usual = (config.versions & accept_v2)
+                             ? usual_v2_stream_header(first, static_cast<size_t>(n), &h)
+                             : 0;
+    const parse_result r =
+        usual != 0 ? parse_result{parse_status::complete, defect::none, usual}
+                   : parse_header(first, static_cast<size_t>(n), config.versions, &h);
     if (r.status == parse_status::complete) [[likely]] {
       out->seen = static_cast<size_t>(n);
       // The same bytes, read into the buffer they were peeked into (`h`

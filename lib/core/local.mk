@@ -9,6 +9,7 @@ lib_libproxyproto_core_la_SOURCES = \
 	lib/core/parse_header.cc \
 	lib/core/parse_v1.cc \
 	lib/core/parse_v2.cc \
+	lib/core/usual_header.h \
 	lib/core/header_writer.h \
 	lib/core/header_writer.cc \
 	lib/core/inet_text.h \

@@ -11,6 +11,7 @@
 #include "core/proxy_header.h"
 #include "core/signatures.h"
 #include "core/tlv.h"
+#include "core/usual_header.h"
 
 namespace proxyproto {
 
@@ -140,47 +141,10 @@ void decode_addresses(const uint8_t *block, uint8_t fam, header *out) noexcept {
   }
 }
 
-// The header nearly every proxy sends on a TCP connection: PROXY, TCP over
-// IPv4 (0x11) or IPv6 (0x21), its address block and nothing else. No rule
-// of §2.2 can fail on it (a valid version, command and family byte, a
-// length that is exactly the block, no TLV and so no checksum), so it is
-// read straight into *out; parse_v2_careful gives the same answer
-// (tests/unit/check_parse_v2.cc, and the fuzz invariants for every input).
-// Returns its length, or 0 for any other input.
-size_t usual_stream_header(const uint8_t *buf, size_t len, header *out) noexcept {
-  if (len < v2_fixed_length + inet_block || buf[12] != 0x21) return 0;
-  const uint8_t fam = buf[13];
-  const size_t block = fam == 0x11 ? inet_block : fam == 0x21 ? inet6_block : 0;
-  if (block == 0 || be16(buf + 14) != block || len < v2_fixed_length + block)
-    return 0;
-  if (match_v2_signature(buf, len) != prefix_match::full) return 0;
-  const size_t total = v2_fixed_length + block;
-  *out = header{};
-  out->version = 2;
-  out->length = total;
-  out->cmd = command::proxy;
-  out->proto = transport::stream;
-  const uint8_t *a = buf + v2_fixed_length;
-  if (fam == 0x11) {
-    out->family = address_family::inet;
-    std::memcpy(out->source.address, a, 4);
-    std::memcpy(out->destination.address, a + 4, 4);
-  } else {
-    out->family = address_family::inet6;
-    std::memcpy(out->source.address, a, 16);
-    std::memcpy(out->destination.address, a + 16, 16);
-  }
-  out->source.port = be16(a + block - 4);
-  out->destination.port = be16(a + block - 2);
-  out->tlvs = buf + total;
-  out->tlvs_length = 0;
-  return total;
-}
-
 }  // namespace
 
 parse_result parse_v2(const uint8_t *buf, size_t len, header *out) noexcept {
-  if (const size_t total = usual_stream_header(buf, len, out))
+  if (const size_t total = usual_v2_stream_header(buf, len, out))
     return {parse_status::complete, defect::none, total};
   return parse_v2_careful(buf, len, out);
 }

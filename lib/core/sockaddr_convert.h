@@ -2,11 +2,26 @@
 // accept(2)'s rule for copying it into a caller's buffer.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+
+#include <cstring>
 
 #include "proxy_header.h"
 
 namespace proxyproto {
+
+namespace sockaddr_convert_detail {
+inline constexpr uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+
+inline void map_v4_to_v6(ip_endpoint *ep) noexcept {
+  uint8_t v4[4];
+  std::memcpy(v4, ep->address, 4);
+  std::memcpy(ep->address, v4_mapped_prefix, 12);
+  std::memcpy(ep->address + 12, v4, 4);
+}
+
+}  // namespace sockaddr_convert_detail
 
 // Builds the sockaddr for `endpoint` of `family` (inet or inet6) as seen by
 // a listener of `listener_family` (AF_INET, AF_INET6, AF_UNIX...). An IPv4
@@ -15,10 +30,36 @@ namespace proxyproto {
 // Returns the sockaddr's length, or 0 when family is neither inet nor inet6.
 // The first sizeof(sockaddr_in6) bytes of *out are written (padding zero);
 // the rest of the sockaddr_storage is left as it was.
-socklen_t endpoint_to_sockaddr(address_family family,
-                               const ip_endpoint &endpoint,
-                               int listener_family,
-                               sockaddr_storage *out) noexcept;
+// Inline: the accept path converts every header's source.
+inline socklen_t endpoint_to_sockaddr(address_family family, const ip_endpoint &endpoint,
+                                      int listener_family, sockaddr_storage *out) noexcept {
+  // Only the part a sockaddr_in6 can fill is cleared: no caller reads past
+  // the returned length, and clearing all 128 bytes costs more than the
+  // rest of the conversion.
+  std::memset(out, 0, sizeof(sockaddr_in6));
+  if (family == address_family::inet && listener_family != AF_INET6) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(endpoint.port);
+    std::memcpy(&sin.sin_addr, endpoint.address, 4);
+    std::memcpy(out, &sin, sizeof sin);
+    return sizeof sin;
+  }
+  if (family == address_family::inet || family == address_family::inet6) {
+    // An IPv4 source on an IPv6 listener is shown as the kernel shows it on
+    // a dual-stack socket: ::ffff:a.b.c.d.
+    ip_endpoint ep = endpoint;
+    if (family == address_family::inet) sockaddr_convert_detail::map_v4_to_v6(&ep);
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(ep.port);
+    std::memcpy(&sin6.sin6_addr, ep.address, 16);
+    std::memcpy(out, &sin6, sizeof sin6);
+    return sizeof sin6;
+  }
+  return 0;
+}
+
 
 // The reverse, for senders: AF_INET/AF_INET6 sockaddr to endpoint. Returns
 // inet, inet6, or unspec when the sockaddr is neither or too short.
