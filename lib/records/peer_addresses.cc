@@ -4,7 +4,7 @@
 // Concurrency: each entry is a sequence lock. A writer moves the sequence
 // from even to odd with a compare-and-swap, writes, and makes it even again;
 // readers copy the entry and retry if the sequence was odd or changed.
-// Erasing is one store of length 0 (see erase_entry).
+// Erasing is one store of length 0 (detail::erase in peer_addresses.h).
 // Readers (getpeername) never block writers and nothing takes a global lock.
 // Records are written by accept() before the descriptor is returned, and
 // erased by close() before the real close, so a number reused by another
@@ -93,16 +93,6 @@ void write_entry(entry *e, const sockaddr_storage &addr, uint32_t length) noexce
   end_write(e);
 }
 
-// An erased entry is one of length 0: readers copy no word of it, so the
-// words are left as they are, and the erasure is one store outside the
-// sequence lock (forget() in the header makes it inline). A reader that
-// raced it read either 0 (no record) or the old length with the old words,
-// which an erasure never touches: the record as it was just before the
-// close, consistent either way.
-void erase_entry(entry *e) noexcept {
-  e->length.store(0, std::memory_order_release);
-}
-
 // Copies an entry consistently; returns its length (0: no record).
 uint32_t read_entry(const entry *e, uint64_t (&words)[4]) noexcept {
   for (;;) {
@@ -174,7 +164,7 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
 
 void forget_range(unsigned first, unsigned last) noexcept {
   table.for_range(first, last, [](int, entry &e) {
-    if (e.length.load(std::memory_order_relaxed) != 0) erase_entry(&e);
+    detail::erase(&e);
   });
 }
 

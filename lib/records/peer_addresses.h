@@ -19,6 +19,17 @@ struct entry {
   std::atomic<uint64_t> words[4];  // the sockaddr (at most 28 bytes)
 };
 extern constinit descriptor_table<entry> table;
+
+// An erased entry is one of length 0: readers copy no word of it, so the
+// words are left as they are, and the erasure is one store outside the
+// sequence lock (inline, since close() asks it of every descriptor). A reader that
+// raced it read either 0 (no record) or the old length with the old words,
+// which an erasure never touches: the record as it was just before the
+// close, consistent either way.
+inline void erase(entry *e) noexcept {
+  if (e->length.load(std::memory_order_relaxed) != 0)
+    e->length.store(0, std::memory_order_release);
+}
 }  // namespace detail
 
 // Records `addr` for `fd`, replacing any earlier record. Returns false when
@@ -34,9 +45,7 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept;
 // length 0, outside the sequence lock (see peer_addresses.cc), and a
 // descriptor that never had a record gets no store at all.
 inline void forget(int fd) noexcept {
-  detail::entry *e = detail::table.find(fd);
-  if (e != nullptr && e->length.load(std::memory_order_relaxed) != 0)
-    e->length.store(0, std::memory_order_release);
+  if (detail::entry *e = detail::table.find(fd)) detail::erase(e);
 }
 
 // Drops the records of every descriptor in [first, last] (close_range).
