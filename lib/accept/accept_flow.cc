@@ -270,11 +270,7 @@ __attribute__((noinline)) int settle_taken(accept_call &k, int fd,
   const int family = peer.ss_family;
   header_verdict v;
   const header_state state = inspect_header(fd, k.config, family, true, &v);
-  if (state == header_state::complete) [[likely]]
-    return hand_out(k, fd, v, v.has_source ? connection_fate::proxied : connection_fate::real_peer,
-                    peer, peer_len);
-  const connection_fate fate =
-      fate_of_unsettled(state, v, k.config, k.config.timeout_ms == 0);
+  const connection_fate fate = fate_of(state, v, k.config, k.config.timeout_ms == 0);
   switch (fate) {
     case connection_fate::proxied:
     case connection_fate::real_peer:
