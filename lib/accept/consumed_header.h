@@ -18,9 +18,15 @@ namespace proxyproto {
 // neither is on.
 void keep_consumed_header(int fd, const uint8_t *bytes, size_t length,
                           const header &parsed) noexcept;
+// Whether anything watches consumed headers decoded: the debug log, or a
+// feature that keeps them (settings/header_features.h).
+inline bool consumed_headers_watched() noexcept {
+  return debug_logging() || consumed_headers_wanted();
+}
+
 inline void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
                                const header &parsed) noexcept {
-  if (debug_logging() || consumed_headers_wanted()) [[unlikely]]
+  if (consumed_headers_watched()) [[unlikely]]
     keep_consumed_header(fd, bytes, length, parsed);
 }
 

@@ -72,6 +72,17 @@ __attribute__((always_inline)) inline void header_consumed(
 // queued whole (interrupted, or short): reads the rest.
 bool consume_rest(int fd, uint8_t *buf, size_t length, ssize_t got) noexcept;
 
+// Removes a `length`-byte header that a peek found queued whole, reading
+// it into `buf`, where it was peeked: false when the socket failed.
+__attribute__((always_inline)) inline bool consume_whole(int fd, uint8_t *buf,
+                                                          size_t length) noexcept {
+  const ssize_t got = real::recv(fd, buf, length, MSG_DONTWAIT);
+  if (got == static_cast<ssize_t>(length)) [[likely]] return true;
+  if (consume_rest(fd, buf, length, got)) return true;
+  PP_DEBUG("could not read the %zu header bytes", length);
+  return false;
+}
+
 // Every look after the first one, and every first look that did not find a
 // whole header: `first` holds the `n` bytes (or recv's -1) that the first
 // peek returned into a buffer of stack_buffer_size bytes.
@@ -83,7 +94,9 @@ header_state inspect_further(int fd, const server_config &config, int listener_f
 
 // The usual case, a whole header in the first peek, is read inline,
 // without the general loop: one peek, the parser, one exact read; the
-// rest is detail::inspect_further's.
+// rest is detail::inspect_further's. The usual v2 header goes straight to
+// the address it reports, unless something watches consumed headers
+// decoded (consumed_header.h): the parser's header is then built.
 __attribute__((always_inline)) inline header_state inspect_header(
     int fd, const server_config &config, int listener_family, bool consume,
     header_verdict *out) noexcept {
@@ -92,24 +105,23 @@ __attribute__((always_inline)) inline header_state inspect_header(
   out->source_len = 0;
   const ssize_t n = real::recv(fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0 && consume) [[likely]] {
+    const size_t queued = static_cast<size_t>(n);
+    if ((config.versions & accept_v2) && !consumed_headers_watched()) [[likely]] {
+      if (const size_t total = usual_v2_stream_source(first, queued, listener_family,
+                                                      &out->source, &out->source_len)) {
+        out->seen = queued;
+        if (!detail::consume_whole(fd, first, total)) return header_state::error;
+        out->has_source = true;
+        return header_state::complete;
+      }
+    }
     header h;
-    // The usual v2 header is read inline; parse_header decides the rest.
-    const size_t usual = (config.versions & accept_v2)
-                             ? usual_v2_stream_header(first, static_cast<size_t>(n), &h)
-                             : 0;
-    const parse_result r =
-        usual != 0 ? parse_result{parse_status::complete, defect::none, usual}
-                   : parse_header(first, static_cast<size_t>(n), config.versions, &h);
+    const parse_result r = parse_header(first, queued, config.versions, &h);
     if (r.status == parse_status::complete) [[likely]] {
-      out->seen = static_cast<size_t>(n);
+      out->seen = queued;
       // The same bytes, read into the buffer they were peeked into (`h`
       // points into it).
-      const ssize_t got = real::recv(fd, first, r.length, MSG_DONTWAIT);
-      if (got != static_cast<ssize_t>(r.length) &&
-          !detail::consume_rest(fd, first, r.length, got)) {
-        PP_DEBUG("could not read the %zu header bytes", r.length);
-        return header_state::error;
-      }
+      if (!detail::consume_whole(fd, first, r.length)) return header_state::error;
       detail::header_consumed(fd, first, r.length, h, listener_family, out);
       return header_state::complete;
     }

@@ -3,12 +3,16 @@
 // without a call; parse_v2 starts with it too.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 #include "core/proxy_header.h"
 #include "core/signatures.h"
+#include "core/sockaddr_convert.h"
 
 namespace proxyproto {
 
@@ -24,10 +28,11 @@ constexpr uint16_t be16(const uint8_t *p) noexcept {
 // IPv4 (0x11) or IPv6 (0x21), its address block and nothing else. No rule
 // of §2.2 can fail on it (a valid version, command and family byte, a
 // length that is exactly the block, no TLV and so no checksum), so it is
-// read straight into *out; parse_v2_careful gives the same answer
+// read without the careful reading; parse_v2_careful gives the same answer
 // (tests/unit/check_parse_v2.cc, and the fuzz invariants for every input).
-// Returns its length, or 0 for any other input.
-inline size_t usual_v2_stream_header(const uint8_t *buf, size_t len, header *out) noexcept {
+// Its total length, or 0 for any other input: the test both readings
+// below share.
+inline size_t usual_v2_stream_length(const uint8_t *buf, size_t len) noexcept {
   using namespace usual_header_detail;
   if (len < v2_fixed_length + inet_block || buf[12] != 0x21) return 0;
   const uint8_t fam = buf[13];
@@ -35,14 +40,22 @@ inline size_t usual_v2_stream_header(const uint8_t *buf, size_t len, header *out
   if (block == 0 || be16(buf + 14) != block || len < v2_fixed_length + block)
     return 0;
   if (match_v2_signature(buf, len) != prefix_match::full) return 0;
-  const size_t total = v2_fixed_length + block;
+  return v2_fixed_length + block;
+}
+
+// The usual header read into *out, as parse_v2 would: its length, or 0.
+inline size_t usual_v2_stream_header(const uint8_t *buf, size_t len, header *out) noexcept {
+  using namespace usual_header_detail;
+  const size_t total = usual_v2_stream_length(buf, len);
+  if (total == 0) return 0;
+  const size_t block = total - v2_fixed_length;
   *out = header{};
   out->version = 2;
   out->length = total;
   out->cmd = command::proxy;
   out->proto = transport::stream;
   const uint8_t *a = buf + v2_fixed_length;
-  if (fam == 0x11) {
+  if (block == inet_block) {
     out->family = address_family::inet;
     std::memcpy(out->source.address, a, 4);
     std::memcpy(out->destination.address, a + 4, 4);
@@ -55,6 +68,45 @@ inline size_t usual_v2_stream_header(const uint8_t *buf, size_t len, header *out
   out->destination.port = be16(a + block - 2);
   out->tlvs = buf + total;
   out->tlvs_length = 0;
+  return total;
+}
+
+// The usual header's source, read straight into the address accept(2)
+// reports, without a header in between: what endpoint_to_sockaddr makes
+// of usual_v2_stream_header's source (the same tests hold it to that).
+// The wire's address and port are already in network order. Returns the
+// header's length, or 0 for any other input (*out then undefined).
+inline size_t usual_v2_stream_source(const uint8_t *buf, size_t len, int listener_family,
+                                     sockaddr_storage *out, socklen_t *out_len) noexcept {
+  using namespace usual_header_detail;
+  const size_t total = usual_v2_stream_length(buf, len);
+  if (total == 0) return 0;
+  const uint8_t *a = buf + v2_fixed_length;
+  // As endpoint_to_sockaddr: the part a sockaddr_in6 can fill is cleared.
+  std::memset(out, 0, sizeof(sockaddr_in6));
+  if (total == v2_fixed_length + inet_block && listener_family != AF_INET6) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    std::memcpy(&sin.sin_port, a + 8, 2);
+    std::memcpy(&sin.sin_addr, a, 4);
+    std::memcpy(out, &sin, sizeof sin);
+    *out_len = sizeof sin;
+    return total;
+  }
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  if (total == v2_fixed_length + inet_block) {
+    // An IPv4 source on an IPv6 listener: ::ffff:a.b.c.d, as the kernel
+    // shows it on a dual-stack socket.
+    std::memcpy(&sin6.sin6_port, a + 8, 2);
+    std::memcpy(sin6.sin6_addr.s6_addr, sockaddr_convert_detail::v4_mapped_prefix, 12);
+    std::memcpy(sin6.sin6_addr.s6_addr + 12, a, 4);
+  } else {
+    std::memcpy(&sin6.sin6_port, a + 32, 2);
+    std::memcpy(sin6.sin6_addr.s6_addr, a, 16);
+  }
+  std::memcpy(out, &sin6, sizeof sin6);
+  *out_len = sizeof sin6;
   return total;
 }
 

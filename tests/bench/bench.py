@@ -169,7 +169,7 @@ def run_loadgen(cfg, port, mode, header, clients, seconds=None, count=None,
 
 class Config:
     def __init__(self, args):
-        b = args.builddir
+        b = os.path.abspath(args.builddir)
         self.quick = args.quick
         self.lib = args.library or os.path.join(b, "lib/.libs/libproxyproto.so")
         self.loadgen = os.path.join(b, "tests/bench/pp_loadgen")

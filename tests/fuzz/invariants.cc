@@ -9,6 +9,10 @@
 //  - v1 readings: parse_v1 (quick reading first) answers exactly as the
 //    careful reading alone does, fields included, for the input and each of
 //    its prefixes up to a v1 line's length.
+//  - usual source: the accept path's direct reading of the usual v2
+//    header's source (usual_v2_stream_source) is what endpoint_to_sockaddr
+//    makes of the careful reading, exactly when that finds PROXY, TCP over
+//    IPv4 or IPv6 and no TLV, on either kind of listener.
 //  - datagram: the verdict on a whole datagram is deliver, strip or
 //    discard, never need_more; a stripped header is a complete v2 header
 //    inside the datagram; must-use never delivers; an untrusted sender is
@@ -19,9 +23,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #include "core/datagram.h"
 #include "core/header_writer.h"
+#include "core/sockaddr_convert.h"
+#include "core/usual_header.h"
 #include "core/proxy_header.h"
 #include "core/tlv.h"
 
@@ -185,6 +192,30 @@ void check_same_reading(parser quick_reading, parser careful_reading,
   }
 }
 
+void check_usual_source(const uint8_t *data, size_t size) {
+  const size_t last = size < v2_fixed_length + 37 ? size : v2_fixed_length + 37;
+  for (size_t n = 0; n <= last; ++n) {
+    header careful;
+    const parse_result b = parse_v2_careful(data, n, &careful);
+    const bool usual = b.status == parse_status::complete && careful.cmd == command::proxy &&
+                       careful.proto == transport::stream &&
+                       (careful.family == address_family::inet ||
+                        careful.family == address_family::inet6) &&
+                       careful.tlvs_length == 0;
+    for (int listener_family : {AF_INET, AF_INET6}) {
+      sockaddr_storage got, want;
+      socklen_t got_len = 0;
+      const size_t length = usual_v2_stream_source(data, n, listener_family, &got, &got_len);
+      PP_REQUIRE(length == (usual ? b.length : 0), length, n);
+      if (!usual) continue;
+      const socklen_t want_len =
+          endpoint_to_sockaddr(careful.family, careful.source, listener_family, &want);
+      PP_REQUIRE(got_len == want_len, got_len, want_len);
+      PP_REQUIRE(std::memcmp(&got, &want, want_len) == 0, n, listener_family);
+    }
+  }
+}
+
 void check_datagram(const uint8_t *data, size_t size,
                     const datagram_rules &rules) {
   const datagram_inspection whole = inspect_datagram(data, size, size, rules);
@@ -232,6 +263,7 @@ void check_invariants(const uint8_t *data, size_t size) {
   // within 16 + 36: longer inputs only repeat the outcome of that prefix.
   check_same_reading(parse_v1, parse_v1_careful, data, size, v1_max_length);
   check_same_reading(parse_v2, parse_v2_careful, data, size, v2_fixed_length + 36);
+  check_usual_source(data, size);
   check_parse(data, size, accept_v1_v2);
   check_parse(data, size, accept_v1);
   check_parse(data, size, accept_v2);

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "core/proxy_header.h"
+#include "core/sockaddr_convert.h"
+#include "core/usual_header.h"
 #include "suites.h"
 
 using namespace pp_test;
@@ -687,6 +689,39 @@ namespace {
 // the two usual headers with every value of each of their four bytes after
 // the signature, on every prefix of them, and with bytes after the block
 // (a TLV, a checksum), from a buffer that ends at an unmapped page.
+// The accept path reads the usual header's source straight into a
+// sockaddr (usual_v2_stream_source): it must be what endpoint_to_sockaddr
+// makes of the careful reading's source, on either kind of listener, and
+// exactly when the careful reading finds a usual header (PROXY, TCP over
+// IPv4 or IPv6, no TLV).
+void expect_source_as_careful(const bytes &in, size_t n, const char *what, int value) {
+  guarded g(in.data(), n);
+  proxyproto::header careful;
+  const proxyproto::parse_result b = proxyproto::parse_v2_careful(g.data(), n, &careful);
+  const bool usual = b.status == parse_status::complete &&
+                     careful.cmd == proxyproto::command::proxy &&
+                     careful.proto == proxyproto::transport::stream &&
+                     (careful.family == address_family::inet ||
+                      careful.family == address_family::inet6) &&
+                     careful.tlvs_length == 0;
+  for (int listener_family : {AF_INET, AF_INET6}) {
+    sockaddr_storage got, want;
+    std::memset(&got, 0x5A, sizeof got);
+    socklen_t got_len = 0;
+    const size_t length = proxyproto::usual_v2_stream_source(g.data(), n, listener_family,
+                                                             &got, &got_len);
+    ck_assert_msg(length == (usual ? b.length : 0), "%s %d, %zu bytes, family %d: length %zu",
+                  what, value, n, listener_family, length);
+    if (!usual) continue;
+    const socklen_t want_len = proxyproto::endpoint_to_sockaddr(
+        careful.family, careful.source, listener_family, &want);
+    ck_assert_uint_eq(got_len, want_len);
+    ck_assert_msg(std::memcmp(&got, &want, want_len) == 0,
+                  "%s %d, %zu bytes, family %d: source differs", what, value, n,
+                  listener_family);
+  }
+}
+
 void expect_same_as_careful(const bytes &in, const char *what, int value) {
   for (size_t n = 0; n <= in.size(); ++n) {
     guarded g(in.data(), n);
@@ -712,6 +747,7 @@ void expect_same_as_careful(const bytes &in, const char *what, int value) {
     if (quick.family != address_family::unspec)
       ck_assert_msg(quick.tlvs == careful.tlvs, "%s %d: TLVs differ", what, value);
   }
+  for (size_t n = 0; n <= in.size(); ++n) expect_source_as_careful(in, n, what, value);
 }
 
 bytes usual_header(bool six) {
