@@ -35,6 +35,7 @@
 #include "accept/pending_pool.h"
 #include "accept/shared_accept.h"
 #include "core/sockaddr_convert.h"
+#include "datagram/socket_states.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
 #include "runtime/log.h"
@@ -44,6 +45,13 @@
 namespace proxyproto {
 
 namespace {
+
+// Every descriptor the flow returns is a stream: if its number was a UDP
+// socket closed behind the library's back, it is no longer treated as one.
+inline int handed_out(int fd) noexcept {
+  if (fd >= 0) udp_sockets::forget(fd);
+  return fd;
+}
 
 struct accept_call {
   int listener;
@@ -359,7 +367,7 @@ __attribute__((noinline)) int accept_untouched(int listener, sockaddr *addr,
     const shared_accept::snapshot begun = shared_accept::before_accept();
     const int fd = real::accept4(listener, addr, addrlen, flags);
     if (fd >= 0 || errno != EAGAIN || !shared_accept::eagain_was_ours(begun))
-      return fd;
+      return handed_out(fd);
     sched_yield();
   }
 }
@@ -368,7 +376,7 @@ __attribute__((noinline)) int accept_untouched(int listener, sockaddr *addr,
 // a blocking listener non-blocking: not the caller's, and the flow goes on.
 __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
   sched_yield();
-  return accept_loop(k);
+  return handed_out(accept_loop(k));
 }
 
 }  // namespace
@@ -382,7 +390,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr)) [[unlikely]]
     return accept_untouched(listener, addr, addrlen, flags);
   accept_call k{listener, addr, addrlen, flags, config};
-  if (pending::anything_parked()) [[unlikely]] return accept_loop(k);
+  if (pending::anything_parked()) [[unlikely]] return handed_out(accept_loop(k));
 
   sockaddr_storage peer;
   socklen_t peer_len = sizeof peer;
@@ -395,8 +403,8 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     return -1;
   }
   const int settled = settle_taken(k, fd, peer, peer_len);
-  if (settled != take_next) [[likely]] return settled;
-  return accept_loop(k);
+  if (settled != take_next) [[likely]] return handed_out(settled);
+  return handed_out(accept_loop(k));
 }
 
 }  // namespace proxyproto

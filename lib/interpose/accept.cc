@@ -1,9 +1,8 @@
 // accept(2) and accept4(2): both are the accept flow (lib/accept/), which
 // takes the flags of accept4. What the flow records (addresses, parked
 // connections, kept headers) notes itself for close() before it is
-// published (records/any_record.h). A returned
-// descriptor is a stream: if its number was a UDP socket closed behind the
-// library's back, it is no longer treated as one. listen(2) marks the
+// published (records/any_record.h), and forgets a returned number's UDP
+// state. listen(2) marks the
 // descriptor a listener, so that its epoll registrations are followed
 // (lib/interpose/epoll.cc), and prepares the memory that pre-forked workers
 // share (shared_accept.h).
@@ -13,29 +12,19 @@
 #include "accept/listener_readiness.h"
 #include "accept/shared_accept.h"
 #include "core/proxy_header.h"
-#include "datagram/socket_states.h"
 #include "runtime/export.h"
 #include "runtime/real_calls.h"
 #include "settings/server_settings.h"
 
-namespace {
-
-inline int accepted(int fd) noexcept {
-  if (fd >= 0) proxyproto::udp_sockets::forget(fd);
-  return fd;
-}
-
-}  // namespace
-
 extern "C" {
 
 PROXYPROTO_EXPORT int accept(int fd, sockaddr *addr, socklen_t *addrlen) {
-  return accepted(proxyproto::accept_connection(fd, addr, addrlen, 0));
+  return proxyproto::accept_connection(fd, addr, addrlen, 0);
 }
 
 PROXYPROTO_EXPORT int accept4(int fd, sockaddr *addr, socklen_t *addrlen,
                               int flags) {
-  return accepted(proxyproto::accept_connection(fd, addr, addrlen, flags));
+  return proxyproto::accept_connection(fd, addr, addrlen, flags);
 }
 
 PROXYPROTO_EXPORT int listen(int fd, int backlog) {
