@@ -30,7 +30,7 @@ scope_decision connection_scope(int listener_fd, const sockaddr_storage &peer,
 inline scope_decision connection_scope(const server_config &config, int listener_fd,
                                        const sockaddr_storage &peer,
                                        socklen_t peer_len) noexcept {
-  if (config.active && !config.ports_set && !config.allow_set &&
+  if (config.every_tcp_peer &&
       (peer.ss_family == AF_INET || peer.ss_family == AF_INET6)) [[likely]]
     return scope_decision::handle;
   return connection_scope(listener_fd, peer, peer_len);

@@ -54,6 +54,7 @@ constinit server_config settings{default_versions,
                                  false,
                                  false,
                                  false,
+                                 false,
                                  default_udp_reply_entries,
                                  default_udp_reply_seconds};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
@@ -285,6 +286,8 @@ void load_settings() noexcept {
     settings.ports_set = true;
     std::memset(&settings.ports, 0, sizeof settings.ports);
   }
+
+  settings.every_tcp_peer = !settings.allow_set && !settings.ports_set;
 
   PP_DEBUG("version mask %u, must use header %s, timeout %u ms, allow %s "
            "(%zu prefixes%s), ports %s (%zu ranges), udp %s (%u replies, %u s)",

@@ -21,6 +21,9 @@ struct server_config {
   address_list allow;     // empty when allow_set and invalid: trusts nobody
   bool ports_set;         // LIBPROXYPROTO_PORTS given (valid or not)
   port_list ports;        // empty when ports_set and invalid: matches nothing
+  // Active with neither `allow` nor `ports`: every TCP peer is in scope,
+  // which the accept path asks in one load (connection_scope.h).
+  bool every_tcp_peer;
   bool keep_header;       // LIBPROXYPROTO_KEEP_HEADER (see header_features.h)
   bool getsockname;       // LIBPROXYPROTO_GETSOCKNAME
   // UDP (lib/datagram/): off unless asked for, since a header on a UDP
