@@ -95,6 +95,11 @@ void forget_involved(int fd) noexcept;
 inline void forget(int fd) noexcept {
   if (listeners_seen.load(std::memory_order_relaxed)) forget_involved(fd);
 }
+// Whether forget(fd) has anything to do: a look at the bitmap, inline
+// (every descriptor the readiness table knows is in it).
+inline bool may_know(int fd) noexcept {
+  return listeners_seen.load(std::memory_order_relaxed) && detail::is_involved(fd);
+}
 void forget_range(unsigned first, unsigned last) noexcept;
 
 // The child of fork() shares its parent's epoll instances: it closes its

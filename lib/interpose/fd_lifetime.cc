@@ -33,20 +33,24 @@ __attribute__((noinline)) void forget_other_records(int fd) noexcept {
   proxyproto::udp_sockets::forget(fd);
 }
 
-// Each kind of record only once something of that kind was recorded
-// (records/any_record.h); the address record and the listeners' bitmap
-// inline.
-inline void forget_closed(int fd) noexcept {
-  const uint8_t kinds = proxyproto::records::kinds();
-  if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);
-  if (kinds & proxyproto::records::other_kinds) [[unlikely]] forget_other_records(fd);
+// close() of a descriptor with more than an address record, or one the
+// readiness table knows (a listener, an epoll set): out of line too.
+__attribute__((noinline)) int close_with_other_records(int fd, uint8_t kinds) noexcept {
+  if (kinds & proxyproto::records::other_kinds) forget_other_records(fd);
   proxyproto::readiness::forget(fd);
+  return proxyproto::real::close(fd);
 }
 
-// Out of line, so that close() itself stays a load, a branch and a jump;
-// this one ends in the same jump to the C library's close.
+// Each kind of record only once something of that kind was recorded
+// (records/any_record.h). The address record and the listeners' bitmap
+// are looked at inline, and every call out of here is a jump, so that the
+// usual close() (an accepted connection's) has no frame of its own.
 __attribute__((noinline)) int close_with_records(int fd) noexcept {
-  forget_closed(fd);
+  const uint8_t kinds = proxyproto::records::kinds();
+  if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);
+  if ((kinds & proxyproto::records::other_kinds) || proxyproto::readiness::may_know(fd))
+      [[unlikely]]
+    return close_with_other_records(fd, kinds);
   return proxyproto::real::close(fd);
 }
 

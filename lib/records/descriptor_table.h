@@ -29,6 +29,8 @@ class descriptor_table {
   static constexpr unsigned page_bits = 15;
   static constexpr size_t page_entries = size_t{1} << page_bits;
   static constexpr size_t page_count = size_t{1} << 15;
+  // find() relies on it: the smallest negative fd, as unsigned, is 2^31.
+  static_assert(((size_t{1} << 31) >> page_bits) >= page_count);
 
   constexpr descriptor_table() noexcept = default;
   descriptor_table(const descriptor_table &) = delete;
@@ -37,8 +39,8 @@ class descriptor_table {
   // fd's entry, or null when fd is negative, beyond the table, or its page
   // was never mapped (so it holds no record).
   Entry *find(int fd) const noexcept {
-    if (fd < 0) return nullptr;
-    const size_t index = static_cast<size_t>(fd);
+    // A negative fd, as unsigned, is beyond the table too: one comparison.
+    const size_t index = static_cast<unsigned>(fd);
     if ((index >> page_bits) >= page_count) return nullptr;
     Entry *page = pages_[index >> page_bits].load(std::memory_order_acquire);
     return page == nullptr ? nullptr : &page[index & (page_entries - 1)];
@@ -47,8 +49,7 @@ class descriptor_table {
   // fd's entry, mapping its page first if needed; null when fd is out of
   // range or the page cannot be mapped.
   Entry *find_or_map(int fd) noexcept {
-    if (fd < 0) return nullptr;
-    const size_t index = static_cast<size_t>(fd);
+    const size_t index = static_cast<unsigned>(fd);  // negative: beyond it
     const size_t page_index = index >> page_bits;
     if (page_index >= page_count) return nullptr;
     Entry *page = pages_[page_index].load(std::memory_order_acquire);
