@@ -320,7 +320,7 @@ int take_one(accept_call &k, bool once) noexcept {
     // Another process took the connection this one was woken for: wait
     // again. Or another process's accept_once() made this blocking
     // listener non-blocking for a moment: not the caller's EAGAIN.
-    if (errno == EAGAIN && (once || shared_accept::eagain_was_ours(begun))) {
+    if ((once || shared_accept::eagain_was_ours(begun)) && errno == EAGAIN) {
       if (!once) sched_yield();
       return take_next;
     }
@@ -366,7 +366,7 @@ __attribute__((noinline)) int accept_untouched(int listener, sockaddr *addr,
   for (;;) {
     const shared_accept::snapshot begun = shared_accept::before_accept();
     const int fd = real::accept4(listener, addr, addrlen, flags);
-    if (fd >= 0 || errno != EAGAIN || !shared_accept::eagain_was_ours(begun))
+    if (fd >= 0 || !shared_accept::eagain_was_ours(begun) || errno != EAGAIN)
       return handed_out(fd);
     sched_yield();
   }
@@ -398,7 +398,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   const int fd =
       real::accept4(listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, flags);
   if (fd < 0) {
-    if (errno == EAGAIN && shared_accept::eagain_was_ours(begun)) [[unlikely]]
+    if (shared_accept::eagain_was_ours(begun) && errno == EAGAIN) [[unlikely]]
       return not_the_callers_eagain(k);
     return -1;
   }

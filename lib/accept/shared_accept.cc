@@ -69,7 +69,7 @@ void prepare() noexcept {
   errno = saved_errno;
   if (mem == MAP_FAILED) return;
   detail::counters *expected = nullptr;
-  // A fresh mapping is zero-filled: both counters start at 0.
+  // A fresh mapping is zero-filled: the shared word starts at 0.
   if (!detail::page.compare_exchange_strong(expected, static_cast<shared_page *>(mem),
                                             std::memory_order_acq_rel))
     munmap(mem, sizeof(shared_page));
@@ -98,8 +98,7 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
   // Counted before the flags change, uncounted after they are restored: a
   // sibling whose accept() meets the non-blocking moment always sees it in
   // eagain_was_ours(), whichever side of its snapshot the change fell.
-  p->in_progress.fetch_add(1, std::memory_order_acq_rel);
-  p->begun.fetch_add(1, std::memory_order_acq_rel);
+  p->activity.fetch_add(detail::one_begun | 1, std::memory_order_acq_rel);
   if (s->count == 0) {
     s->inode = st.st_ino;
     s->original = fcntl(listener, F_GETFL);
@@ -118,7 +117,7 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
       fcntl(listener, F_SETFL, s->original);
     s->inode = 0;
   }
-  p->in_progress.fetch_sub(1, std::memory_order_acq_rel);
+  p->activity.fetch_sub(1, std::memory_order_acq_rel);
   unlock(p);
   errno = saved_errno;
   return fd;

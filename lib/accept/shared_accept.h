@@ -27,43 +27,41 @@
 namespace proxyproto::shared_accept {
 
 namespace detail {
-// The head of the shared page: what every accept() reads, inline.
+// The head of the shared page: what every accept() reads, inline. The
+// calls of accept_once() begun so far and those in progress share one word,
+// so that one load sees both: begun in the high half (compared only for a
+// change, so its wrapping is harmless), in progress in the low half.
+inline constexpr uint64_t one_begun = uint64_t{1} << 32;
+inline constexpr uint64_t in_progress_mask = one_begun - 1;
 struct counters {
   std::atomic<uint32_t> lock;
-  std::atomic<uint64_t> begun;        // calls of accept_once() begun so far
-  std::atomic<uint32_t> in_progress;  // calls of accept_once() in progress
+  std::atomic<uint64_t> activity;
 };
-// The shared page, once mapped (the rest of it in shared_accept.cc).
 extern constinit std::atomic<counters *> page;
 }  // namespace detail
 
-// Maps the shared page if it is not yet (once per process tree).
 void prepare() noexcept;
 
-// What was going on before an accept4(), for eagain_was_ours().
 struct snapshot {
-  uint64_t begun = 0;  // calls of accept_once() begun so far
-  bool busy = false;   // one was in progress
+  uint64_t activity = 0;  // the shared word before the call (0: no page)
 };
 inline snapshot before_accept() noexcept {
   const detail::counters *p = detail::page.load(std::memory_order_acquire);
   if (p == nullptr) return snapshot{};
-  return snapshot{p->begun.load(std::memory_order_acquire),
-                  p->in_progress.load(std::memory_order_acquire) != 0};
+  return snapshot{p->activity.load(std::memory_order_acquire)};
 }
 
-// accept4() on `listener` without blocking; -1 with EAGAIN when there was
-// nothing to take (another process took it).
 int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noexcept;
 
-// After accept4() failed with EAGAIN: true when a call of accept_once()
-// in some process may have overlapped it (`before` taken just before it).
+// Whether a call of accept_once() may have made the listener non-blocking
+// during this process's accept(): one was in progress when it began, or
+// the word changed since (one begun, or one still going). Asked before
+// errno, as it is the cheaper of the two and nearly always false.
 inline bool eagain_was_ours(const snapshot &before) noexcept {
   const detail::counters *p = detail::page.load(std::memory_order_acquire);
   if (p == nullptr) return false;
-  // One in progress when it began, one begun since, or one still going.
-  return before.busy || p->begun.load(std::memory_order_acquire) != before.begun ||
-         p->in_progress.load(std::memory_order_acquire) != 0;
+  return (before.activity & detail::in_progress_mask) != 0 ||
+         p->activity.load(std::memory_order_acquire) != before.activity;
 }
 
 }  // namespace proxyproto::shared_accept

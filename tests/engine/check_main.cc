@@ -95,6 +95,7 @@ int main(void) {
   srunner_add_suite(sr, make_captured_environment_suite());
   srunner_add_suite(sr, make_handover_suite());
   srunner_add_suite(sr, make_iov_bytes_suite());
+  srunner_add_suite(sr, make_shared_accept_suite());
   srunner_add_suite(sr, make_reply_map_suite());
   srunner_add_suite(sr, make_usual_header_suite());
   // Each test in a fresh child: the units' state is process-wide.

@@ -18,7 +18,8 @@ tests_engine_check_engine_SOURCES = \
 	tests/engine/check_handover.cc \
 	tests/engine/check_iov_bytes.cc \
 	tests/engine/check_reply_map.cc \
-	tests/engine/check_usual_header.cc
+	tests/engine/check_usual_header.cc \
+	tests/engine/check_shared_accept.cc
 tests_engine_check_engine_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
 tests_engine_check_engine_LDADD = lib/libproxyproto_engine.la \
 	lib/libproxyproto_core.la lib/libproxyproto_runtime.la $(CHECK_LIBS) \
