@@ -44,4 +44,42 @@ class next_symbol {
   std::atomic<Fn *> fn_{nullptr};
 };
 
+// A slot that always holds a function to call: the next definition once
+// bound; before that, a first call that binds the slot and goes on. The
+// forwarders on every program's hot path (read, recv, close, accept4,
+// epoll_ctl) go through one, for one indirect jump and no test. Without a
+// next definition the slot holds `fallback`, the raw system call.
+template <typename Fn>
+class next_call;
+
+template <typename R, typename... A>
+class next_call<R(A...)> {
+ public:
+  using function = R(A...);
+
+  // `first_call` is first_call_of<this slot> (below).
+  constexpr next_call(const char *name, function *first_call, function *fallback) noexcept
+      : name_(name), fallback_(fallback), fn_(first_call) {}
+
+  function *get() noexcept { return fn_.load(std::memory_order_acquire); }
+
+  // The function a slot starts with: binds `Slot`, then calls what it bound.
+  template <next_call &Slot>
+  static R first_call_of(A... args) {
+    return Slot.bind()(args...);
+  }
+
+ private:
+  __attribute__((noinline)) function *bind() noexcept {
+    function *fn = reinterpret_cast<function *>(dlsym(RTLD_NEXT, name_));
+    if (fn == nullptr) fn = fallback_;
+    fn_.store(fn, std::memory_order_release);
+    return fn;
+  }
+
+  const char *name_;
+  function *fallback_;
+  std::atomic<function *> fn_;
+};
+
 }  // namespace proxyproto::real

@@ -11,18 +11,14 @@ namespace proxyproto::real {
 
 namespace {
 
-using accept4_fn = int(int, sockaddr *, socklen_t *, int);
 using getpeername_fn = int(int, sockaddr *, socklen_t *);
-using close_fn = int(int);
 using dup_fn = int(int);
 using dup2_fn = int(int, int);
 using dup3_fn = int(int, int, int);
 using connect_fn = int(int, const sockaddr *, socklen_t);
 using close_range_fn = int(unsigned, unsigned, int);
 
-constinit next_symbol<accept4_fn> next_accept4{"accept4"};
 constinit next_symbol<getpeername_fn> next_getpeername{"getpeername"};
-constinit next_symbol<close_fn> next_close{"close"};
 constinit next_symbol<dup_fn> next_dup{"dup"};
 constinit next_symbol<dup2_fn> next_dup2{"dup2"};
 constinit next_symbol<dup3_fn> next_dup3{"dup3"};
@@ -31,32 +27,30 @@ constinit next_symbol<close_range_fn> next_close_range{"close_range"};
 
 int as_int(long rc) noexcept { return static_cast<int>(rc); }
 
-}  // namespace
-
-int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags) noexcept {
-  if (auto *fn = next_accept4.get()) return fn(fd, addr, addrlen, flags);
+// The raw system calls behind the next_call slots, for a process without
+// the C library's symbol.
+int raw_accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags) noexcept {
   return as_int(syscall(SYS_accept4, fd, addr, addrlen, flags));
 }
+int raw_close(int fd) noexcept { return as_int(syscall(SYS_close, fd)); }
+int raw_epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept {
+  return as_int(syscall(SYS_epoll_ctl, epfd, op, fd, event));
+}
+
+}  // namespace
+
+namespace detail {
+constinit next_call<accept4_fn> next_accept4{
+    "accept4", &next_call<accept4_fn>::first_call_of<next_accept4>, raw_accept4};
+constinit next_call<close_fn> next_close{"close", &next_call<close_fn>::first_call_of<next_close>,
+                                         raw_close};
+constinit next_call<epoll_ctl_fn> next_epoll_ctl{
+    "epoll_ctl", &next_call<epoll_ctl_fn>::first_call_of<next_epoll_ctl>, raw_epoll_ctl};
+}  // namespace detail
 
 int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept {
   if (auto *fn = next_getpeername.get()) return fn(fd, addr, addrlen);
   return as_int(syscall(SYS_getpeername, fd, addr, addrlen));
-}
-
-namespace {
-
-__attribute__((noinline)) int first_close(int fd) noexcept {
-  if (auto *fn = next_close.get()) return fn(fd);
-  return as_int(syscall(SYS_close, fd));
-}
-
-}  // namespace
-
-// Every process that has the library loaded closes through here: once
-// bound, a load, a test and a jump (no frame to set up).
-int close(int fd) noexcept {
-  if (auto *fn = next_close.bound()) [[likely]] return fn(fd);
-  return first_close(fd);
 }
 
 int dup(int fd) noexcept {
@@ -109,14 +103,12 @@ namespace proxyproto::real {
 
 namespace {
 using listen_fn = int(int, int);
-using epoll_ctl_fn = int(int, int, int, epoll_event *);
 using poll_fn = int(pollfd *, nfds_t, int);
 using ppoll_fn = int(pollfd *, nfds_t, const timespec *, const sigset_t *);
 using select_fn = int(int, fd_set *, fd_set *, fd_set *, timeval *);
 using pselect_fn = int(int, fd_set *, fd_set *, fd_set *, const timespec *,
                        const sigset_t *);
 constinit next_symbol<listen_fn> next_listen{"listen"};
-constinit next_symbol<epoll_ctl_fn> next_epoll_ctl{"epoll_ctl"};
 constinit next_symbol<poll_fn> next_poll{"poll"};
 constinit next_symbol<ppoll_fn> next_ppoll{"ppoll"};
 constinit next_symbol<select_fn> next_select{"select"};
@@ -126,11 +118,6 @@ constinit next_symbol<pselect_fn> next_pselect{"pselect"};
 int listen(int fd, int backlog) noexcept {
   if (auto *fn = next_listen.get()) return fn(fd, backlog);
   return as_int(syscall(SYS_listen, fd, backlog));
-}
-
-int epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept {
-  if (auto *fn = next_epoll_ctl.get()) return fn(epfd, op, fd, event);
-  return as_int(syscall(SYS_epoll_ctl, epfd, op, fd, event));
 }
 
 int poll(pollfd *fds, nfds_t nfds, int timeout) noexcept {

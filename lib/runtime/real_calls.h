@@ -12,11 +12,30 @@
 #include <time.h>
 #include <sys/stat.h>
 
+#include "runtime/next_symbol.h"
+
 namespace proxyproto::real {
 
-int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags) noexcept;
+// accept4, close and epoll_ctl are on the hot path of every server (close
+// of every program): inline, through next_call slots, one indirect jump.
+namespace detail {
+using accept4_fn = int(int, sockaddr *, socklen_t *, int);
+using close_fn = int(int);
+using epoll_ctl_fn = int(int, int, int, epoll_event *);
+extern next_call<accept4_fn> next_accept4;
+extern next_call<close_fn> next_close;
+extern next_call<epoll_ctl_fn> next_epoll_ctl;
+}  // namespace detail
+
+inline int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags) noexcept {
+  return detail::next_accept4.get()(fd, addr, addrlen, flags);
+}
+inline int close(int fd) noexcept { return detail::next_close.get()(fd); }
+inline int epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept {
+  return detail::next_epoll_ctl.get()(epfd, op, fd, event);
+}
+
 int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
-int close(int fd) noexcept;
 int dup(int fd) noexcept;
 int dup2(int oldfd, int newfd) noexcept;
 int dup3(int oldfd, int newfd, int flags) noexcept;
@@ -28,7 +47,6 @@ int getsockname(int fd, sockaddr *addr, socklen_t *addrlen) noexcept;
 // The wait calls, for the shims that add the library's readiness descriptors
 // to the application's sets (lib/interpose/wait.cc, epoll.cc), and listen().
 int listen(int fd, int backlog) noexcept;
-int epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept;
 int poll(pollfd *fds, nfds_t nfds, int timeout) noexcept;
 int ppoll(pollfd *fds, nfds_t nfds, const timespec *timeout,
           const sigset_t *sigmask) noexcept;

@@ -8,12 +8,18 @@
 namespace proxyproto::real::detail {
 
 constinit next_symbol<socket_fn> next_socket{"socket"};
-constinit next_symbol<recvfrom_fn> next_recvfrom{"recvfrom"};
-constinit next_symbol<recvmsg_fn> next_recvmsg{"recvmsg"};
-constinit next_symbol<recvmmsg_fn> next_recvmmsg{"recvmmsg"};
-constinit next_symbol<recv_fn> next_recv{"recv"};
-constinit next_symbol<read_fn> next_read{"read"};
-constinit next_symbol<readv_fn> next_readv{"readv"};
+constinit next_call<recvfrom_fn> next_recvfrom{
+    "recvfrom", &next_call<recvfrom_fn>::first_call_of<next_recvfrom>, raw_recvfrom};
+constinit next_call<recvmsg_fn> next_recvmsg{
+    "recvmsg", &next_call<recvmsg_fn>::first_call_of<next_recvmsg>, raw_recvmsg};
+constinit next_call<recvmmsg_fn> next_recvmmsg{
+    "recvmmsg", &next_call<recvmmsg_fn>::first_call_of<next_recvmmsg>, raw_recvmmsg};
+constinit next_call<recv_fn> next_recv{"recv", &next_call<recv_fn>::first_call_of<next_recv>,
+                                      raw_recv};
+constinit next_call<read_fn> next_read{"read", &next_call<read_fn>::first_call_of<next_read>,
+                                      raw_read};
+constinit next_call<readv_fn> next_readv{
+    "readv", &next_call<readv_fn>::first_call_of<next_readv>, raw_readv};
 constinit next_symbol<sendto_fn> next_sendto{"sendto"};
 constinit next_symbol<sendmsg_fn> next_sendmsg{"sendmsg"};
 constinit next_symbol<sendmmsg_fn> next_sendmmsg{"sendmmsg"};
@@ -36,6 +42,10 @@ ssize_t raw_recvmsg(int fd, msghdr *msg, int flags) noexcept {
 int raw_recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
                  timespec *timeout) noexcept {
   return static_cast<int>(syscall(SYS_recvmmsg, fd, msgs, vlen, flags, timeout));
+}
+
+ssize_t raw_recv(int fd, void *buf, size_t len, int flags) noexcept {
+  return raw_recvfrom(fd, buf, len, flags, nullptr, nullptr);
 }
 
 ssize_t raw_read(int fd, void *buf, size_t len) noexcept {

@@ -3,8 +3,9 @@
 // in real_calls.h, the raw system call stands in for a missing symbol.
 //
 // Inline, because read() and recv() are on every program's hot path once
-// the library interposes them: a bound call is a load, a test and an
-// indirect call, with the binding and the fallback out of line.
+// the library interposes them. The receives go through next_call slots (a
+// bound call is one indirect jump, the binding and the fallback out of
+// line); the others through next_symbol (a load, a test, a call).
 #pragma once
 
 #include <sys/socket.h>
@@ -34,12 +35,12 @@ using send_fn = ssize_t(int, const void *, size_t, int);
 using write_fn = ssize_t(int, const void *, size_t);
 
 extern next_symbol<socket_fn> next_socket;
-extern next_symbol<recvfrom_fn> next_recvfrom;
-extern next_symbol<recvmsg_fn> next_recvmsg;
-extern next_symbol<recvmmsg_fn> next_recvmmsg;
-extern next_symbol<recv_fn> next_recv;
-extern next_symbol<read_fn> next_read;
-extern next_symbol<readv_fn> next_readv;
+extern next_call<recvfrom_fn> next_recvfrom;
+extern next_call<recvmsg_fn> next_recvmsg;
+extern next_call<recvmmsg_fn> next_recvmmsg;
+extern next_call<recv_fn> next_recv;
+extern next_call<read_fn> next_read;
+extern next_call<readv_fn> next_readv;
 extern next_symbol<sendto_fn> next_sendto;
 extern next_symbol<sendmsg_fn> next_sendmsg;
 extern next_symbol<sendmmsg_fn> next_sendmmsg;
@@ -53,6 +54,7 @@ ssize_t raw_recvfrom(int fd, void *buf, size_t len, int flags, sockaddr *addr,
 ssize_t raw_recvmsg(int fd, msghdr *msg, int flags) noexcept;
 int raw_recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
                  timespec *timeout) noexcept;
+ssize_t raw_recv(int fd, void *buf, size_t len, int flags) noexcept;
 ssize_t raw_read(int fd, void *buf, size_t len) noexcept;
 ssize_t raw_readv(int fd, const iovec *iov, int iovcnt) noexcept;
 ssize_t raw_sendto(int fd, const void *buf, size_t len, int flags,
@@ -70,36 +72,28 @@ inline int socket(int domain, int type, int protocol) noexcept {
 
 inline ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
                         sockaddr *addr, socklen_t *addrlen) noexcept {
-  if (auto *fn = detail::next_recvfrom.get()) [[likely]]
-    return fn(fd, buf, len, flags, addr, addrlen);
-  return detail::raw_recvfrom(fd, buf, len, flags, addr, addrlen);
+  return detail::next_recvfrom.get()(fd, buf, len, flags, addr, addrlen);
 }
 
 inline ssize_t recvmsg(int fd, msghdr *msg, int flags) noexcept {
-  if (auto *fn = detail::next_recvmsg.get()) [[likely]] return fn(fd, msg, flags);
-  return detail::raw_recvmsg(fd, msg, flags);
+  return detail::next_recvmsg.get()(fd, msg, flags);
 }
 
 inline int recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
                     timespec *timeout) noexcept {
-  if (auto *fn = detail::next_recvmmsg.get()) [[likely]]
-    return fn(fd, msgs, vlen, flags, timeout);
-  return detail::raw_recvmmsg(fd, msgs, vlen, flags, timeout);
+  return detail::next_recvmmsg.get()(fd, msgs, vlen, flags, timeout);
 }
 
 inline ssize_t recv(int fd, void *buf, size_t len, int flags) noexcept {
-  if (auto *fn = detail::next_recv.get()) [[likely]] return fn(fd, buf, len, flags);
-  return detail::raw_recvfrom(fd, buf, len, flags, nullptr, nullptr);
+  return detail::next_recv.get()(fd, buf, len, flags);
 }
 
 inline ssize_t read(int fd, void *buf, size_t len) noexcept {
-  if (auto *fn = detail::next_read.get()) [[likely]] return fn(fd, buf, len);
-  return detail::raw_read(fd, buf, len);
+  return detail::next_read.get()(fd, buf, len);
 }
 
 inline ssize_t readv(int fd, const iovec *iov, int iovcnt) noexcept {
-  if (auto *fn = detail::next_readv.get()) [[likely]] return fn(fd, iov, iovcnt);
-  return detail::raw_readv(fd, iov, iovcnt);
+  return detail::next_readv.get()(fd, iov, iovcnt);
 }
 
 inline ssize_t sendto(int fd, const void *buf, size_t len, int flags,
