@@ -301,15 +301,13 @@ void load_settings() noexcept {
 
 }  // namespace
 
-// Asked on every accept: once loaded, one acquire load (pthread_once's own
-// fast path is a call into libc and more).
-constinit std::atomic<bool> settings_ready{false};
+// Asked on every accept: once loaded, one acquire load of this pointer
+// (pthread_once's own fast path is a call into libc and more).
+constinit std::atomic<const server_config *> settings_detail::loaded{nullptr};
 
-const server_config &server_settings() noexcept {
-  if (!settings_ready.load(std::memory_order_acquire)) [[unlikely]] {
-    pthread_once(&settings_once, load_settings);
-    settings_ready.store(true, std::memory_order_release);
-  }
+__attribute__((noinline)) const server_config &settings_detail::load() noexcept {
+  pthread_once(&settings_once, load_settings);
+  loaded.store(&settings, std::memory_order_release);
   return settings;
 }
 

@@ -3,6 +3,8 @@
 // that loading the library costs nothing.
 #pragma once
 
+#include <atomic>
+
 #include "core/address_list.h"
 #include "core/port_list.h"
 
@@ -48,7 +50,17 @@ inline constexpr unsigned long config_file_max_bytes = 65536;
 
 // Thread-safe; the first call reads the configuration file and the captured
 // environment, decides whether the library acts in this process, and
-// reports bad values (see setting_report.h).
-const server_config &server_settings() noexcept;
+// reports bad values (see setting_report.h). Every later call is one load
+// and a test, inline (the accept path asks on every call).
+namespace settings_detail {
+extern std::atomic<const server_config *> loaded;  // null until loaded
+const server_config &load() noexcept;
+}  // namespace settings_detail
+inline const server_config &server_settings() noexcept {
+  if (const server_config *c = settings_detail::loaded.load(std::memory_order_acquire))
+      [[likely]]
+    return *c;
+  return settings_detail::load();
+}
 
 }  // namespace proxyproto
