@@ -78,7 +78,7 @@ pthread_mutex_t &stripe_of(int fd) noexcept {
 
 std::atomic<record *> *slot(int fd, bool create) noexcept {
   if (!create) return table.find(fd);
-  std::atomic<record *> *s = table.find(fd);
+  std::atomic<record *> *s = table.find_in_use(fd);
   if (s != nullptr) return s;
   pthread_once(&atfork_once, register_atfork);
   return table.find_or_map(fd);

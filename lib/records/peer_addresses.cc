@@ -131,7 +131,7 @@ bool store_first_in_page(int fd, const sockaddr_storage &addr, socklen_t len) no
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
   records::note_recording(records::address_kind);
-  entry *e = table.find(fd);
+  entry *e = table.find_in_use(fd);
   if (e == nullptr) [[unlikely]] return store_first_in_page(fd, addr, len);
   write_entry(e, addr, len);
   return true;
@@ -174,15 +174,13 @@ bool maybe_any() noexcept {
 
 int next(int after, sockaddr_storage *addr, socklen_t *len) noexcept {
   using table_type = descriptor_table<entry>;
-  size_t index = after < 0 ? 0 : static_cast<size_t>(after) + 1;
-  while ((index >> table_type::page_bits) < table_type::page_count) {
+  constexpr size_t end = table_type::page_entries * table_type::page_count;
+  // Only entries that may hold a record are looked at (the table skips
+  // whatever was never wanted).
+  for (size_t index = table.next_in_use(after < 0 ? ~size_t{0} : static_cast<size_t>(after));
+       index < end; index = table.next_in_use(index)) {
     const int fd = static_cast<int>(index);
     const entry *e = table.find(fd);
-    if (e == nullptr) {  // its whole page is unmapped: no record there
-      index = ((index >> table_type::page_bits) + 1) << table_type::page_bits;
-      continue;
-    }
-    ++index;
     if (!plainly_empty(e) && lookup(fd, addr, len)) return fd;
   }
   return -1;

@@ -22,8 +22,10 @@ using pp_engine::sin6;
 namespace {
 
 // One page of the table holds 2^15 descriptors (see peer_addresses.cc);
-// the table ends at 2^30.
+// the table ends at 2^30. The first 4096 entries are static, before page 0's
+// (records/descriptor_table.h).
 constexpr int page_entries = 1 << 15;
+constexpr int static_entries = 4096;
 constexpr int table_end = 1 << 30;
 
 bool same(const sockaddr_storage &a, socklen_t alen, const sockaddr_storage &b,
@@ -94,8 +96,9 @@ START_TEST(high_descriptor_numbers) {
   const sockaddr_storage a4 = sin4("198.51.100.7", 80, &l4);
   const sockaddr_storage a6 = sin6("::ffff:198.51.100.7", 80, &l6);
   // Far above a fixed 1024-entry array, on both sides of page boundaries.
-  const int numbers[] = {1023, 1024, 65535, page_entries - 1, page_entries,
-                         5 * page_entries + 17, 1 << 20, table_end - 1};
+  const int numbers[] = {1023, 1024, static_entries - 1, static_entries + 1, 65535,
+                         page_entries - 1, page_entries, 5 * page_entries + 17, 1 << 20,
+                         table_end - 1};
   for (int fd : numbers) ck_assert_msg(records::store(fd, a4, l4), "fd %d", fd);
   for (int fd : numbers) expect_record(fd, a4, l4);
   // Their neighbours stay empty.
@@ -105,6 +108,12 @@ START_TEST(high_descriptor_numbers) {
     if (!stored && fd + 1 < table_end) expect_none(fd + 1);
     if (fd - 1 != 1023 && fd - 1 != page_entries - 1) expect_none(fd - 1);
   }
+  // The first entry after the static ones, in page 0.
+  expect_none(static_entries);
+  ck_assert(records::store(static_entries, a6, l6));
+  expect_record(static_entries - 1, a4, l4);
+  expect_record(static_entries, a6, l6);
+  expect_record(static_entries + 1, a4, l4);
   ck_assert(records::store(page_entries, a6, l6));
   expect_record(page_entries - 1, a4, l4);
   expect_record(page_entries, a6, l6);
@@ -137,9 +146,17 @@ END_TEST
 START_TEST(forget_a_range) {
   socklen_t l4;
   const sockaddr_storage a4 = sin4("192.0.2.10", 10, &l4);
-  const int stored[] = {3, 10, 11, 12, 20, page_entries - 1, page_entries,
-                        2 * page_entries + 5, 1 << 22};
+  const int stored[] = {3, 10, 11, 12, 20, static_entries - 1, static_entries,
+                        page_entries - 1, page_entries, 2 * page_entries + 5, 1 << 22};
   for (int fd : stored) ck_assert(records::store(fd, a4, l4));
+  // Across the end of the static entries, into page 0.
+  records::forget_range(static_entries - 1, static_entries);
+  expect_none(static_entries - 1);
+  expect_none(static_entries);
+  expect_record(20, a4, l4);
+  expect_record(page_entries - 1, a4, l4);
+  ck_assert(records::store(static_entries - 1, a4, l4));
+  ck_assert(records::store(static_entries, a4, l4));
   records::forget_range(11, 12);
   expect_none(11);
   expect_none(12);
@@ -157,6 +174,39 @@ START_TEST(forget_a_range) {
   // close_range(3, ~0U): everything from 3.
   records::forget_range(3, ~0U);
   for (int fd : stored) expect_none(fd);
+}
+END_TEST
+
+// next() walks every record in order, and only records: across the end
+// of the static entries, a page 0 mapped or not, pages never mapped.
+START_TEST(next_walks_every_record) {
+  socklen_t l4;
+  const sockaddr_storage a4 = sin4("192.0.2.11", 11, &l4);
+  sockaddr_storage got;
+  socklen_t got_len = 0;
+  ck_assert_int_eq(records::next(-1, &got, &got_len), -1);  // nothing yet
+  const int stored[] = {static_entries, page_entries + 3, 7 * page_entries, 1 << 24};
+  for (int fd : stored) ck_assert(records::store(fd, a4, l4));
+  // No static entry was ever wanted; page 0 holds the first after them.
+  int fd = -1;
+  for (int want : stored) {
+    fd = records::next(fd, &got, &got_len);
+    ck_assert_int_eq(fd, want);
+    ck_assert(same(got, got_len, a4, l4));
+  }
+  ck_assert_int_eq(records::next(fd, &got, &got_len), -1);
+  // Now around the static entries' end, with one erased record between.
+  const int low[] = {0, 5, static_entries - 1, static_entries + 9};
+  for (int n : low) ck_assert(records::store(n, a4, l4));
+  records::forget(5);
+  const int want_all[] = {0, static_entries - 1, static_entries, static_entries + 9,
+                          page_entries + 3, 7 * page_entries, 1 << 24};
+  fd = -1;
+  for (int want : want_all) {
+    fd = records::next(fd, &got, &got_len);
+    ck_assert_int_eq(fd, want);
+  }
+  ck_assert_int_eq(records::next(fd, &got, &got_len), -1);
 }
 END_TEST
 
@@ -309,6 +359,7 @@ Suite *make_peer_addresses_suite(void) {
   tcase_add_test(tc, high_descriptor_numbers);
   tcase_add_test(tc, forget_one);
   tcase_add_test(tc, forget_a_range);
+  tcase_add_test(tc, next_walks_every_record);
   tcase_add_test(tc, copy_follows_dup);
   suite_add_tcase(s, tc);
   tc = tcase_create("threads_and_fork");
