@@ -112,10 +112,18 @@ void start_header(header *out, address_family family, size_t total) noexcept {
   out->length = total;
 }
 
-// The quick reading stops at the line's first CR, found first (memchr is
-// libc's vector search): every field loop below stops at a byte that is
-// not a digit, a hex digit, a colon or a dot, and the CR is such a byte,
-// so no loop needs a bound check of its own.
+// The quick reading never reads past the buffer, and its number loops
+// have no bound check: each reads a byte only after a digit, a dot or a
+// space, and stops at any other byte. So a buffer whose last byte is none
+// of those bounds them all. That is true of a lone line (it ends in LF) and
+// of most data after one; for any other buffer the line's first CR is found
+// first (memchr, libc's vector search) and stands in for that last byte.
+// An IPv6 address is scanned up to an explicit end either way.
+
+// Whether a buffer ending in `last` bounds the number loops by itself.
+constexpr bool stops_every_field(uint8_t last) noexcept {
+  return !((last >= '0' && last <= '9') || last == '.' || last == ' ');
+}
 
 // A port at p (0-65535, 1-5 digits, no leading zero): the byte after it,
 // or null. As for the quad's numbers, each byte read follows a digit.
@@ -199,49 +207,59 @@ inline uint64_t eight_bytes(const void *p) noexcept {
 // The quick reading of a line whose signature is there: its total length
 // when it is a well-formed TCP4, TCP6 or bare UNKNOWN line, else 0.
 size_t quick_line(const uint8_t *buf, size_t len, header *out) noexcept {
-  const size_t scan = len < v1_max_length ? len : v1_max_length;
-  const void *found = std::memchr(buf, '\r', scan);
-  if (found == nullptr) return 0;
-  const uint8_t *cr = static_cast<const uint8_t *>(found);
-  const size_t total = static_cast<size_t>(cr - buf) + 2;
-  // The LF must follow, and the CRLF fit in the first 107 bytes.
-  if (total > len || total > v1_max_length || cr[1] != '\n') return 0;
+  // Past the signature, the eight bytes " UNKNOWN", or " TCP4 " / " TCP6 "
+  // and at least two more, come before any CR of a line this reads.
+  if (len < sizeof v1_signature + 8) return 0;
+  // `end`: the bound of an IPv6 address's scan, and the CR that bounds the
+  // number loops when the buffer's last byte does not.
+  const uint8_t *end = buf + (len < v1_max_length ? len : v1_max_length);
+  if (!stops_every_field(buf[len - 1])) {
+    const void *found = std::memchr(buf, '\r', static_cast<size_t>(end - buf));
+    if (found == nullptr) return 0;
+    end = static_cast<const uint8_t *>(found);
+  }
 
   const uint8_t *p = buf + sizeof v1_signature;
-  // " UNKNOWN" and CR, or " TCP4 " / " TCP6 " and at least two more bytes:
-  // eight bytes of the line either way.
-  if (cr - p < 8) return 0;
   const uint64_t word = eight_bytes(p);
-  if (word == eight_bytes(" UNKNOWN") && p + 8 == cr) {
-    start_header(out, address_family::unspec, total);
-    return total;
-  }
-  // The mask that keeps the line's first six bytes of the eight.
-  constexpr uint64_t six_bytes = std::endian::native == std::endian::little
-                                     ? 0x0000FFFFFFFFFFFFull
-                                     : 0xFFFFFFFFFFFF0000ull;
-  const uint64_t proto = word & six_bytes;
-  const bool inet = proto == (eight_bytes(" TCP4 ..") & six_bytes);
-  if (!inet && proto != (eight_bytes(" TCP6 ..") & six_bytes)) return 0;
-  p += 6;
-  // Decoded straight into *out (whatever this leaves there when it returns
-  // 0 is rewritten by the careful reading).
-  start_header(out, inet ? address_family::inet : address_family::inet6, total);
-  if (inet) {
-    p = quick_ipv4(p, ' ', out->source.address);
-    if (p != nullptr) p = quick_ipv4(p, ' ', out->destination.address);
+  if (word == eight_bytes(" UNKNOWN")) {
+    p += 8;
   } else {
-    p = quick_ipv6(p, cr, out->source.address);
-    if (p != nullptr) p = quick_ipv6(p, cr, out->destination.address);
+    // The mask that keeps the line's first six bytes of the eight.
+    constexpr uint64_t six_bytes = std::endian::native == std::endian::little
+                                       ? 0x0000FFFFFFFFFFFFull
+                                       : 0xFFFFFFFFFFFF0000ull;
+    const uint64_t proto = word & six_bytes;
+    const bool inet = proto == (eight_bytes(" TCP4 ..") & six_bytes);
+    if (!inet && proto != (eight_bytes(" TCP6 ..") & six_bytes)) return 0;
+    p += 6;
+    // Decoded straight into *out (whatever this leaves there when it
+    // returns 0 is rewritten by the careful reading).
+    start_header(out, inet ? address_family::inet : address_family::inet6, 0);
+    if (inet) {
+      p = quick_ipv4(p, ' ', out->source.address);
+      if (p != nullptr) p = quick_ipv4(p, ' ', out->destination.address);
+    } else {
+      p = quick_ipv6(p, end, out->source.address);
+      if (p != nullptr) p = quick_ipv6(p, end, out->destination.address);
+    }
+    if (p == nullptr) return 0;
+    uint32_t source_port, destination_port;
+    p = quick_port(p, &source_port);
+    if (p == nullptr || *p != ' ') return 0;
+    p = quick_port(p + 1, &destination_port);
+    if (p == nullptr) return 0;
+    out->source.port = static_cast<uint16_t>(source_port);
+    out->destination.port = static_cast<uint16_t>(destination_port);
   }
-  if (p == nullptr) return 0;
-  uint32_t source_port, destination_port;
-  p = quick_port(p, &source_port);
-  if (p == nullptr || *p != ' ') return 0;
-  p = quick_port(p + 1, &destination_port);
-  if (p != cr) return 0;
-  out->source.port = static_cast<uint16_t>(source_port);
-  out->destination.port = static_cast<uint16_t>(destination_port);
+  // `p` is at the first byte no field took, read already: the line's first
+  // CR (every byte before it was a field's or a single space), followed by
+  // LF, within the first 107 bytes.
+  const size_t total = static_cast<size_t>(p - buf) + 2;
+  if (total > len || total > v1_max_length || p[0] != '\r' || p[1] != '\n') return 0;
+  if (word == eight_bytes(" UNKNOWN"))
+    start_header(out, address_family::unspec, total);
+  else
+    out->length = total;
   return total;
 }
 

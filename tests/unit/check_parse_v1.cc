@@ -607,10 +607,63 @@ START_TEST(application_data_is_not_consumed) {
 }
 END_TEST
 
+// parse_v1's quick reading has no bound check in its number loops: a
+// buffer's last byte bounds them when it is not a digit, a dot or a space,
+// and the line's first CR does otherwise. Both ways must answer as the
+// careful reading does, fields included, for every prefix of a line with
+// every kind of last byte after it, from a buffer that ends at an unmapped
+// page.
+START_TEST(quick_reading_answers_as_careful) {
+  const std::string lines[] = {
+      line("TCP4", "192.168.0.1", "10.0.0.255", "56324", "443"),
+      line("TCP4", "255.255.255.255", "0.0.0.0", "65535", "0"),
+      line("TCP4", "1.2.3.4", "5.6.7.8", "1", "22"),
+      line("TCP6", "2001:db8::1", "::ffff:10.1.2.3", "4000", "80"),
+      line("TCP4", "01.2.3.4", "5.6.7.8"),       // a leading zero
+      line("TCP4", "1.2.3.4", "5.6.7.8", "65536"),  // a port too large
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r",           // no LF
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",        // a trailing space
+      "PROXY UNKNOWN\r\n",
+      "PROXY UNKNOWN 1.2.3.4\r\n",
+  };
+  const std::string after[] = {"",  "PING\r\n", "7", "1.", " ", "\r",
+                               "\n", "a:",       "9 9", "\x00"};
+  for (const std::string &l : lines) {
+    for (const std::string &a : after) {
+      const std::string in = l + a;
+      for (size_t n = 0; n <= in.size(); ++n) {
+        pp_test::guarded g(in.data(), n);
+        proxyproto::header quick, careful;
+        std::memset(&quick, 0x5A, sizeof quick);
+        std::memset(&careful, 0xA5, sizeof careful);
+        const proxyproto::parse_result a1 = proxyproto::parse_v1(g.data(), n, &quick);
+        const proxyproto::parse_result b1 =
+            proxyproto::parse_v1_careful(g.data(), n, &careful);
+        const std::string shown = printable(in.substr(0, n));
+        ck_assert_msg(a1.status == b1.status && a1.why == b1.why && a1.length == b1.length,
+                      "\"%s\": %s/%s/%zu, careful %s/%s/%zu", shown.c_str(),
+                      status_name(a1.status), defect_id(a1.why), a1.length,
+                      status_name(b1.status), defect_id(b1.why), b1.length);
+        if (a1.status != parse_status::complete) continue;
+        ck_assert_msg(quick.family == careful.family && quick.length == careful.length &&
+                          quick.cmd == careful.cmd && quick.proto == careful.proto,
+                      "\"%s\": fields differ", shown.c_str());
+        if (quick.family == address_family::unspec) continue;
+        ck_assert_msg(std::memcmp(&quick.source, &careful.source, sizeof quick.source) == 0 &&
+                          std::memcmp(&quick.destination, &careful.destination,
+                                      sizeof quick.destination) == 0,
+                      "\"%s\": endpoints differ", shown.c_str());
+      }
+    }
+  }
+}
+END_TEST
+
 Suite *make_parse_v1_suite(void) {
   Suite *s = suite_create("parse_v1");
 
   TCase *tc = tcase_create("tcp4");
+  tcase_add_test(tc, quick_reading_answers_as_careful);
   tcase_add_test(tc, tcp4_spec_example);
   tcase_add_test(tc, tcp4_extreme_values);
   tcase_add_test(tc, port_zero_is_valid);
