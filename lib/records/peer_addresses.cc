@@ -127,10 +127,10 @@ bool store_first_in_page(int fd, const sockaddr_storage &addr, socklen_t len) no
 }  // namespace
 
 // A leaf for every connection after a page's first: the mapping is a
-// tail call, so no register is saved around it.
+// tail call, so no register is saved around it. A page is in use only once
+// store_first_in_page() noted the kind of record for close().
 bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
   if (len == 0 || len > sizeof(entry::words)) return false;
-  records::note_recording(records::address_kind);
   entry *e = table.find_in_use(fd);
   if (e == nullptr) [[unlikely]] return store_first_in_page(fd, addr, len);
   write_entry(e, addr, len);
@@ -143,6 +143,7 @@ bool store(int fd, const sockaddr_storage &addr, socklen_t len) noexcept {
 namespace {
 __attribute__((noinline)) bool store_first_in_page(int fd, const sockaddr_storage &addr,
                                                    socklen_t len) noexcept {
+  records::note_recording(records::address_kind);
   if (first_in_page(fd) == nullptr) return false;
   return store(fd, addr, len);
 }
