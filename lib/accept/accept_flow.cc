@@ -372,6 +372,16 @@ __attribute__((noinline)) int accept_untouched(int listener, sockaddr *addr,
   }
 }
 
+// The first accept (which loads the settings), every accept where the
+// library does nothing, and one whose arguments the kernel must refuse.
+__attribute__((noinline)) int accept_first_or_untouched(int listener, sockaddr *addr,
+                                                        socklen_t *addrlen,
+                                                        int flags) noexcept {
+  if (server_settings().versions == accept_none || (addr != nullptr && addrlen == nullptr))
+    return accept_untouched(listener, addr, addrlen, flags);
+  return accept_connection(listener, addr, addrlen, flags);
+}
+
 // accept4() failed with EAGAIN while another process's accept_once() held
 // a blocking listener non-blocking: not the caller's, and the flow goes on.
 __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
@@ -386,9 +396,10 @@ __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
 // accept loop) costs no more than the checks around it.
 int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
                       int flags) noexcept {
-  const server_config &config = server_settings();
-  if (config.versions == accept_none || (addr != nullptr && addrlen == nullptr)) [[unlikely]]
-    return accept_untouched(listener, addr, addrlen, flags);
+  const server_config *acting = accepting_settings();
+  if (acting == nullptr || (addr != nullptr && addrlen == nullptr)) [[unlikely]]
+    return accept_first_or_untouched(listener, addr, addrlen, flags);
+  const server_config &config = *acting;
   accept_call k{listener, addr, addrlen, flags, config};
   if (pending::anything_parked()) [[unlikely]] return handed_out(accept_loop(k));
 

@@ -304,9 +304,11 @@ void load_settings() noexcept {
 // Asked on every accept: once loaded, one acquire load of this pointer
 // (pthread_once's own fast path is a call into libc and more).
 constinit std::atomic<const server_config *> settings_detail::loaded{nullptr};
+constinit std::atomic<const server_config *> settings_detail::accepting{nullptr};
 
 __attribute__((noinline)) const server_config &settings_detail::load() noexcept {
   pthread_once(&settings_once, load_settings);
+  if (settings.versions != accept_none) accepting.store(&settings, std::memory_order_release);
   loaded.store(&settings, std::memory_order_release);
   return settings;
 }

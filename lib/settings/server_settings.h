@@ -54,6 +54,9 @@ inline constexpr unsigned long config_file_max_bytes = 65536;
 // and a test, inline (the accept path asks on every call).
 namespace settings_detail {
 extern std::atomic<const server_config *> loaded;  // null until loaded
+// The same once loaded, when the library acts on accepted connections
+// (versions is not accept_none); else null.
+extern std::atomic<const server_config *> accepting;
 const server_config &load() noexcept;
 }  // namespace settings_detail
 inline const server_config &server_settings() noexcept {
@@ -61,6 +64,13 @@ inline const server_config &server_settings() noexcept {
       [[likely]]
     return *c;
   return settings_detail::load();
+}
+
+// The settings when they are loaded and the library acts on accepted
+// connections, else null (then server_settings() says which): the accept
+// path's first question, in one load.
+inline const server_config *accepting_settings() noexcept {
+  return settings_detail::accepting.load(std::memory_order_acquire);
 }
 
 }  // namespace proxyproto
