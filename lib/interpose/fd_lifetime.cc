@@ -45,8 +45,8 @@ __attribute__((noinline)) int close_with_other_records(int fd, uint8_t kinds) no
 // (records/any_record.h). The address record and the listeners' bitmap
 // are looked at inline, and every call out of here is a jump, so that the
 // usual close() (an accepted connection's) has no frame of its own.
-__attribute__((noinline)) int close_with_records(int fd) noexcept {
-  const uint8_t kinds = proxyproto::records::kinds();
+__attribute__((always_inline)) inline int close_with_records(int fd,
+                                                             uint8_t kinds) noexcept {
   if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);
   if ((kinds & proxyproto::records::other_kinds) || proxyproto::readiness::may_know(fd))
       [[unlikely]]
@@ -82,7 +82,8 @@ void copy_records(int from, int to, bool replaced) noexcept {
 extern "C" {
 
 PROXYPROTO_EXPORT int close(int fd) {
-  if (proxyproto::records::anything()) [[unlikely]] return close_with_records(fd);
+  const uint8_t kinds = proxyproto::records::kinds();
+  if (kinds != 0) [[unlikely]] return close_with_records(fd, kinds);
   return proxyproto::real::close(fd);
 }
 
