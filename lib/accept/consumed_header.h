@@ -19,10 +19,8 @@ namespace proxyproto {
 void keep_consumed_header(int fd, const uint8_t *bytes, size_t length,
                           const header &parsed) noexcept;
 // Whether anything watches consumed headers decoded: the debug log, or a
-// feature that keeps them (settings/header_features.h).
-inline bool consumed_headers_watched() noexcept {
-  return debug_logging() || consumed_headers_wanted();
-}
+// feature that keeps them (settings/header_features.h), in one load.
+inline bool consumed_headers_watched() noexcept { return consumed_headers_wanted(); }
 
 inline void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
                                const header &parsed) noexcept {

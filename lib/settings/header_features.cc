@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "runtime/log.h"
 #include "settings/server_settings.h"
 
 namespace proxyproto {
@@ -21,8 +22,11 @@ constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 // The summary consumed_headers_wanted() reads, after either setting moved.
 void publish_wanted() noexcept {
   using namespace header_features_detail;
+  // The debug log is set with the server's settings, which are loaded by
+  // then and never change.
   const uint8_t w = (keep_headers.load(std::memory_order_relaxed) ? keep_bit : 0) |
-                    (report_destination.load(std::memory_order_relaxed) ? destination_bit : 0);
+                    (report_destination.load(std::memory_order_relaxed) ? destination_bit : 0) |
+                    (debug_logging() ? debug_bit : 0);
   wanted.store(w, std::memory_order_release);
 }
 
@@ -59,7 +63,7 @@ bool set_keeping_headers(bool on) noexcept {
 
 bool header_features_detail::wanted_after_loading() noexcept {
   load_settings_once();
-  return keeping_headers() || getsockname_reports_destination();
+  return keeping_headers() || getsockname_reports_destination() || debug_logging();
 }
 
 bool getsockname_reports_destination() noexcept {

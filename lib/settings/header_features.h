@@ -10,16 +10,16 @@
 namespace proxyproto {
 
 namespace header_features_detail {
-// keep_bit | destination_bit once the settings are loaded; unloaded_bit
-// before. Nonzero means a consumed header may be wanted.
-inline constexpr uint8_t keep_bit = 1, destination_bit = 2, unloaded_bit = 4;
+// keep_bit | destination_bit | debug_bit once the settings are loaded;
+// unloaded_bit before. Nonzero means a consumed header may be wanted.
+inline constexpr uint8_t keep_bit = 1, destination_bit = 2, unloaded_bit = 4, debug_bit = 8;
 inline constinit std::atomic<uint8_t> wanted{unloaded_bit};
 bool wanted_after_loading() noexcept;
 }  // namespace header_features_detail
 
-// Whether a consumed header is wanted at all, kept for the API or for
-// getsockname(): one load once the settings are loaded, asked on every
-// consumed header.
+// Whether a consumed header is wanted decoded at all: kept for the API or
+// for getsockname(), or logged under LIBPROXYPROTO_DEBUG. One load once the
+// settings are loaded, asked on every consumed header.
 inline bool consumed_headers_wanted() noexcept {
   using namespace header_features_detail;
   const uint8_t w = wanted.load(std::memory_order_acquire);

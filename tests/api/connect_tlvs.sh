@@ -77,6 +77,19 @@ pp_expect_match "LIBPROXYPROTO_DEBUG shows the decoded header" \
   "$(grep 'header on fd' "$PP_TMP/debug.err" || true)" \
   'header on fd [0-9]+: v2 PROXY TCP4 source 198\.51\.100\.7 port 4444 destination 203\.0\.113\.9 port 8443 tlvs aws\.vpce_id="vpce-0123abc" azure\.linkid=305419896 gcp\.psc_connection_id=18446744073709551615 authority="a,b\.example" crc32c=0x[0-9a-f]{8}$'
 
+# The usual header (no TLV) is read without a decoded header unless
+# something watches consumed headers: the debug log must see every one, not
+# only the first connection's (which loads the settings).
+port=$(pp_free_port)
+pp_bg spid timeout 20 env LIBPROXYPROTO_DEBUG=1 "$API_SERVER" "$port" 3 --no-keep \
+  >"$PP_TMP/debug-usual.out" 2>"$PP_TMP/debug-usual.err"
+pp_wait_for_line "$PP_TMP/debug-usual.out" '^listening$' "$PP_DEADLINE" "$spid" ||
+  pp_fatal "api_server did not start: $(cat "$PP_TMP/debug-usual.err")"
+for i in 1 2 3; do send "debug-usual-$i" "$port"; done
+pp_wait_exit "$spid" || true
+pp_expect_eq "LIBPROXYPROTO_DEBUG shows every usual header decoded" \
+  "$(grep -cE 'header on fd [0-9]+: v2 PROXY TCP4 source 198\.51\.100\.7 port 4444 destination 203\.0\.113\.9 port 8443$' "$PP_TMP/debug-usual.err" || true)" 3
+
 api_case sockname-only --no-keep LIBPROXYPROTO_GETSOCKNAME=1
 pp_expect_match "GETSOCKNAME=1 alone: destination reported" "$LINE" ' local=203\.0\.113\.9:8443 '
 pp_expect_match "GETSOCKNAME=1 alone: no header for the API" "$LINE" ' header=none'
