@@ -49,7 +49,7 @@ namespace {
 // Every descriptor the flow returns is a stream: if its number was a UDP
 // socket closed behind the library's back, it is no longer treated as one.
 inline int handed_out(int fd) noexcept {
-  if (fd >= 0) udp_sockets::forget(fd);
+  if (fd >= 0) [[likely]] udp_sockets::forget(fd);
   return fd;
 }
 

@@ -47,7 +47,8 @@ struct snapshot {
 };
 inline snapshot before_accept() noexcept {
   const detail::counters *p = detail::page.load(std::memory_order_acquire);
-  if (p == nullptr) return snapshot{};
+  // Every process that called listen() has the page.
+  if (p == nullptr) [[unlikely]] return snapshot{};
   return snapshot{p->activity.load(std::memory_order_acquire)};
 }
 
@@ -59,7 +60,7 @@ int accept_once(int listener, sockaddr *addr, socklen_t *addrlen, int flags) noe
 // errno, as it is the cheaper of the two and nearly always false.
 inline bool eagain_was_ours(const snapshot &before) noexcept {
   const detail::counters *p = detail::page.load(std::memory_order_acquire);
-  if (p == nullptr) return false;
+  if (p == nullptr) [[unlikely]] return false;
   return (before.activity & detail::in_progress_mask) != 0 ||
          p->activity.load(std::memory_order_acquire) != before.activity;
 }
