@@ -11,5 +11,7 @@ lib_libproxyproto_engine_la_SOURCES += \
 	lib/datagram/reply_map.cc \
 	lib/datagram/receive.h \
 	lib/datagram/receive.cc \
+	lib/datagram/receive_entries.h \
+	lib/datagram/receive_entries.cc \
 	lib/datagram/reply.h \
 	lib/datagram/reply.cc

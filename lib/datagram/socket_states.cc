@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "core/port_list.h"
+#include "datagram/receive_entries.h"
 #include "records/any_record.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
@@ -23,7 +24,11 @@ namespace {
 void set(int fd, state s) noexcept {
   // close() and dup*() look at the records only once something was noted.
   records::note_recording(records::other_kinds);
-  if (!in_use()) any_marked.store(true, std::memory_order_relaxed);
+  if (!in_use()) {
+    any_marked.store(true, std::memory_order_relaxed);
+    // Before the socket is returned: no receive on it can come first.
+    receive_entries::look_at_descriptors();
+  }
   if (std::atomic<uint8_t> *entry = table.find_or_map(fd))
     entry->store(s, std::memory_order_relaxed);
 }

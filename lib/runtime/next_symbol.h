@@ -63,6 +63,10 @@ class next_call<R(A...)> {
 
   function *get() noexcept { return fn_.load(std::memory_order_acquire); }
 
+  // The function the slot is bound to, binding it now if needed (binding
+  // is idempotent): for a caller that installs it elsewhere.
+  function *resolve() noexcept { return bind(); }
+
   // The function a slot starts with: binds `Slot`, then calls what it bound.
   template <next_call &Slot>
   static R first_call_of(A... args) {

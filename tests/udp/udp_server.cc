@@ -98,7 +98,43 @@ void reply(int fd, const sockaddr_storage &to, socklen_t len, const char *data,
 
 }  // namespace
 
+namespace {
+
+// One call of each receive function on a socket pair, before any UDP
+// socket exists: under the library each is then bound to the C library's
+// own function, and creating the UDP socket below must switch them all to
+// the library's (lib/datagram/receive_entries.h).
+void receive_once_through_every_call() {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) != 0) die("socketpair");
+  char b[4];
+  iovec iov{b, sizeof b};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  mmsghdr mm{};
+  mm.msg_hdr = msg;
+  for (int call = 0; call < 6; ++call) {
+    if (write(pair[1], "x", 1) != 1) die("write");
+    ssize_t n = -1;
+    switch (call) {
+      case 0: n = read(pair[0], b, sizeof b); break;
+      case 1: n = readv(pair[0], &iov, 1); break;
+      case 2: n = recv(pair[0], b, sizeof b, 0); break;
+      case 3: n = recvfrom(pair[0], b, sizeof b, 0, nullptr, nullptr); break;
+      case 4: n = recvmsg(pair[0], &msg, 0); break;
+      case 5: n = recvmmsg(pair[0], &mm, 1, 0, nullptr); break;
+    }
+    if (n != 1) die("receive on the socket pair");
+  }
+  close(pair[0]);
+  close(pair[1]);
+}
+
+}  // namespace
+
 int main(int argc, char **argv) {
+  receive_once_through_every_call();
   if (argc < 3) {
     std::fprintf(stderr, "usage: udp_server MODE COUNT [six]\n");
     return 2;
