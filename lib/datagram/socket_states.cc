@@ -1,8 +1,5 @@
-// A page of the table is mapped only when a descriptor in it is a UDP
-// socket created under LIBPROXYPROTO_UDP, so a program that never asks pays
-// two loads (a null page pointer) per call. fork() copies it with the
-// descriptors; exec() starts a new one (a UDP socket inherited across exec
-// is not recognised: see README, LIMITATIONS).
+// What a UDP socket created under LIBPROXYPROTO_UDP is, and whether its
+// port is in scope once it is bound (records/udp_marks.h keeps the answer).
 #include "datagram/socket_states.h"
 
 #include <netinet/in.h>
@@ -10,33 +7,18 @@
 
 #include "core/port_list.h"
 #include "datagram/receive_entries.h"
-#include "records/any_record.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
 #include "settings/server_settings.h"
 
 namespace proxyproto::udp_sockets {
 
-constinit descriptor_table<std::atomic<uint8_t>> table;
-
-namespace {
-
-void set(int fd, state s) noexcept {
-  // close() and dup*() look at the records only once something was noted.
-  records::note_recording(records::other_kinds);
-  if (!in_use()) {
-    any_marked.store(true, std::memory_order_relaxed);
-    // Before the socket is returned: no receive on it can come first.
-    receive_entries::look_at_descriptors();
-  }
-  if (std::atomic<uint8_t> *entry = table.find_or_map(fd))
-    entry->store(s, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 void created(int fd, int domain) noexcept {
-  set(fd, domain == AF_INET6 ? undecided_inet6 : undecided_inet);
+  // The first one switches the receive calls to the functions that look at
+  // the descriptor, before the socket is returned: no receive on it can
+  // come first.
+  if (!in_use()) receive_entries::look_at_descriptors();
+  mark(fd, domain == AF_INET6 ? undecided_inet6 : undecided_inet);
 }
 
 state decide(int fd, state current) noexcept {
@@ -63,27 +45,6 @@ state decide(int fd, state current) noexcept {
     entry->compare_exchange_strong(expected, decided, std::memory_order_relaxed);
   }
   return decided;
-}
-
-void forget_marked(int fd) noexcept {
-  std::atomic<uint8_t> *entry = table.find(fd);
-  if (entry != nullptr && entry->load(std::memory_order_relaxed) != none)
-    entry->store(none, std::memory_order_relaxed);
-}
-
-void forget_range_marked(unsigned first, unsigned last) noexcept {
-  table.for_range(first, last, [](int, std::atomic<uint8_t> &entry) {
-    if (entry.load(std::memory_order_relaxed) != none)
-      entry.store(none, std::memory_order_relaxed);
-  });
-}
-
-void copy_marked(int from, int to) noexcept {
-  const state s = of(from);
-  if (s != none)
-    set(to, s);
-  else
-    forget(to);
 }
 
 }  // namespace proxyproto::udp_sockets

@@ -15,7 +15,7 @@
 
 #include "accept/listener_readiness.h"
 #include "accept/pending_pool.h"
-#include "datagram/socket_states.h"
+#include "records/udp_marks.h"
 #include "records/any_record.h"
 #include "records/kept_headers.h"
 #include "records/peer_addresses.h"
