@@ -69,25 +69,22 @@ int recvmmsg_handled(int fd, mmsghdr *msgs, unsigned vlen, int flags,
 using namespace real::detail;
 
 constinit entry<recvfrom_fn> recvfrom_entry{
-    &entry<recvfrom_fn>::first_call_of<recvfrom_entry>, next_recvfrom, recvfrom_handled};
-constinit entry<recv_fn> recv_entry{&entry<recv_fn>::first_call_of<recv_entry>, next_recv,
-                                    recv_handled};
-constinit entry<read_fn> read_entry{&entry<read_fn>::first_call_of<read_entry>, next_read,
-                                    read_handled};
-constinit entry<readv_fn> readv_entry{&entry<readv_fn>::first_call_of<readv_entry>, next_readv,
-                                      readv_handled};
+    &entry<recvfrom_fn>::first_call_of<recvfrom_entry, next_recvfrom>};
+constinit entry<recv_fn> recv_entry{&entry<recv_fn>::first_call_of<recv_entry, next_recv>};
+constinit entry<read_fn> read_entry{&entry<read_fn>::first_call_of<read_entry, next_read>};
+constinit entry<readv_fn> readv_entry{&entry<readv_fn>::first_call_of<readv_entry, next_readv>};
 constinit entry<recvmsg_fn> recvmsg_entry{
-    &entry<recvmsg_fn>::first_call_of<recvmsg_entry>, next_recvmsg, recvmsg_handled};
+    &entry<recvmsg_fn>::first_call_of<recvmsg_entry, next_recvmsg>};
 constinit entry<recvmmsg_fn> recvmmsg_entry{
-    &entry<recvmmsg_fn>::first_call_of<recvmmsg_entry>, next_recvmmsg, recvmmsg_handled};
+    &entry<recvmmsg_fn>::first_call_of<recvmmsg_entry, next_recvmmsg>};
 
 void look_at_descriptors() noexcept {
-  recvfrom_entry.look_at_descriptors();
-  recv_entry.look_at_descriptors();
-  read_entry.look_at_descriptors();
-  readv_entry.look_at_descriptors();
-  recvmsg_entry.look_at_descriptors();
-  recvmmsg_entry.look_at_descriptors();
+  recvfrom_entry.look_at_descriptors(recvfrom_handled);
+  recv_entry.look_at_descriptors(recv_handled);
+  read_entry.look_at_descriptors(read_handled);
+  readv_entry.look_at_descriptors(readv_handled);
+  recvmsg_entry.look_at_descriptors(recvmsg_handled);
+  recvmmsg_entry.look_at_descriptors(recvmmsg_handled);
 }
 
 }  // namespace proxyproto::receive_entries

@@ -23,29 +23,30 @@ class entry<R(A...)> {
  public:
   using function = R(A...);
 
-  // `first_call` is first_call_of<this entry>; `libc` the C library's
-  // function's slot; `handled` the function that looks at the descriptor.
-  constexpr entry(function *first_call, real::next_call<R(A...)> &libc,
-                  function *handled) noexcept
-      : fn_(first_call), libc_(libc), handled_(handled) {}
+  // `first_call` is first_call_of<this entry, the C library's slot>. Only
+  // the function to jump to is stored: one relocation for the loader.
+  constexpr explicit entry(function *first_call) noexcept : fn_(first_call) {}
 
   function *get() noexcept { return fn_.load(std::memory_order_acquire); }
 
-  void look_at_descriptors() noexcept { fn_.store(handled_, std::memory_order_release); }
+  // From now on, `handled`: the function that looks at the descriptor.
+  void look_at_descriptors(function *handled) noexcept {
+    fn_.store(handled, std::memory_order_release);
+  }
 
-  // The function an entry starts with: installs the C library's function,
-  // unless a UDP socket came first, then calls what is installed.
-  template <entry &E>
+  // The function an entry starts with: the call, through the C library's
+  // slot (which binds it); then that function is installed, unless a UDP
+  // socket came first.
+  template <entry &E, real::next_call<R(A...)> &Libc>
   static R first_call_of(A... args) {
-    function *expected = &first_call_of<E>;
-    E.fn_.compare_exchange_strong(expected, E.libc_.resolve(), std::memory_order_acq_rel);
-    return E.get()(args...);
+    const R result = Libc.get()(args...);
+    function *expected = &first_call_of<E, Libc>;
+    E.fn_.compare_exchange_strong(expected, Libc.get(), std::memory_order_acq_rel);
+    return result;
   }
 
  private:
   std::atomic<function *> fn_;
-  real::next_call<R(A...)> &libc_;
-  function *handled_;
 };
 
 extern entry<real::detail::recvfrom_fn> recvfrom_entry;

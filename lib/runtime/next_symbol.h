@@ -48,7 +48,7 @@ class next_symbol {
 // bound; before that, a first call that binds the slot and goes on. The
 // forwarders on every program's hot path (read, recv, close, accept4,
 // epoll_ctl) go through one, for one indirect jump and no test. Without a
-// next definition the slot holds `fallback`, the raw system call.
+// next definition the slot holds its fallback, the raw system call.
 template <typename Fn>
 class next_call;
 
@@ -57,32 +57,29 @@ class next_call<R(A...)> {
  public:
   using function = R(A...);
 
-  // `first_call` is first_call_of<this slot> (below).
-  constexpr next_call(const char *name, function *first_call, function *fallback) noexcept
-      : name_(name), fallback_(fallback), fn_(first_call) {}
+  // `first_call` is first_call_of<this slot, its fallback> (below). The
+  // fallback is a template argument rather than a member, so that the
+  // slot costs the loader one relocation less.
+  constexpr next_call(const char *name, function *first_call) noexcept
+      : name_(name), fn_(first_call) {}
 
   function *get() noexcept { return fn_.load(std::memory_order_acquire); }
 
-  // The function the slot is bound to, binding it now if needed (binding
-  // is idempotent): for a caller that installs it elsewhere.
-  function *resolve() noexcept { return bind(); }
-
   // The function a slot starts with: binds `Slot`, then calls what it bound.
-  template <next_call &Slot>
+  template <next_call &Slot, function *Fallback>
   static R first_call_of(A... args) {
-    return Slot.bind()(args...);
+    return Slot.bind(Fallback)(args...);
   }
 
  private:
-  __attribute__((noinline)) function *bind() noexcept {
+  __attribute__((noinline)) function *bind(function *fallback) noexcept {
     function *fn = reinterpret_cast<function *>(dlsym(RTLD_NEXT, name_));
-    if (fn == nullptr) fn = fallback_;
+    if (fn == nullptr) fn = fallback;
     fn_.store(fn, std::memory_order_release);
     return fn;
   }
 
   const char *name_;
-  function *fallback_;
   std::atomic<function *> fn_;
 };
 

@@ -41,11 +41,11 @@ int raw_epoll_ctl(int epfd, int op, int fd, epoll_event *event) noexcept {
 
 namespace detail {
 constinit next_call<accept4_fn> next_accept4{
-    "accept4", &next_call<accept4_fn>::first_call_of<next_accept4>, raw_accept4};
-constinit next_call<close_fn> next_close{"close", &next_call<close_fn>::first_call_of<next_close>,
-                                         raw_close};
+    "accept4", &next_call<accept4_fn>::first_call_of<next_accept4, raw_accept4>};
+constinit next_call<close_fn> next_close{
+    "close", &next_call<close_fn>::first_call_of<next_close, raw_close>};
 constinit next_call<epoll_ctl_fn> next_epoll_ctl{
-    "epoll_ctl", &next_call<epoll_ctl_fn>::first_call_of<next_epoll_ctl>, raw_epoll_ctl};
+    "epoll_ctl", &next_call<epoll_ctl_fn>::first_call_of<next_epoll_ctl, raw_epoll_ctl>};
 }  // namespace detail
 
 int getpeername(int fd, sockaddr *addr, socklen_t *addrlen) noexcept {

@@ -9,17 +9,17 @@ namespace proxyproto::real::detail {
 
 constinit next_symbol<socket_fn> next_socket{"socket"};
 constinit next_call<recvfrom_fn> next_recvfrom{
-    "recvfrom", &next_call<recvfrom_fn>::first_call_of<next_recvfrom>, raw_recvfrom};
+    "recvfrom", &next_call<recvfrom_fn>::first_call_of<next_recvfrom, raw_recvfrom>};
 constinit next_call<recvmsg_fn> next_recvmsg{
-    "recvmsg", &next_call<recvmsg_fn>::first_call_of<next_recvmsg>, raw_recvmsg};
+    "recvmsg", &next_call<recvmsg_fn>::first_call_of<next_recvmsg, raw_recvmsg>};
 constinit next_call<recvmmsg_fn> next_recvmmsg{
-    "recvmmsg", &next_call<recvmmsg_fn>::first_call_of<next_recvmmsg>, raw_recvmmsg};
-constinit next_call<recv_fn> next_recv{"recv", &next_call<recv_fn>::first_call_of<next_recv>,
-                                      raw_recv};
-constinit next_call<read_fn> next_read{"read", &next_call<read_fn>::first_call_of<next_read>,
-                                      raw_read};
+    "recvmmsg", &next_call<recvmmsg_fn>::first_call_of<next_recvmmsg, raw_recvmmsg>};
+constinit next_call<recv_fn> next_recv{
+    "recv", &next_call<recv_fn>::first_call_of<next_recv, raw_recv>};
+constinit next_call<read_fn> next_read{
+    "read", &next_call<read_fn>::first_call_of<next_read, raw_read>};
 constinit next_call<readv_fn> next_readv{
-    "readv", &next_call<readv_fn>::first_call_of<next_readv>, raw_readv};
+    "readv", &next_call<readv_fn>::first_call_of<next_readv, raw_readv>};
 constinit next_symbol<sendto_fn> next_sendto{"sendto"};
 constinit next_symbol<sendmsg_fn> next_sendmsg{"sendmsg"};
 constinit next_symbol<sendmmsg_fn> next_sendmmsg{"sendmmsg"};
