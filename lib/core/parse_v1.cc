@@ -20,6 +20,8 @@
 #include "core/inet_text.h"
 #include "core/proxy_header.h"
 #include "core/signatures.h"
+#include "core/sockaddr_convert.h"
+#include "core/usual_header.h"
 
 namespace proxyproto {
 
@@ -206,7 +208,8 @@ inline uint64_t eight_bytes(const void *p) noexcept {
 
 // The quick reading of a line whose signature is there: its total length
 // when it is a well-formed TCP4, TCP6 or bare UNKNOWN line, else 0.
-size_t quick_line(const uint8_t *buf, size_t len, header *out) noexcept {
+__attribute__((always_inline)) inline size_t quick_line(const uint8_t *buf, size_t len,
+                                                    header *out) noexcept {
   // Past the signature, the eight bytes " UNKNOWN", or " TCP4 " / " TCP6 "
   // and at least two more, come before any CR of a line this reads.
   if (len < sizeof v1_signature + 8) return 0;
@@ -333,6 +336,16 @@ parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
   if (const size_t total = quick_line(buf, len, out))
     return {parse_status::complete, defect::none, total};
   return careful_line(buf, len, out);
+}
+
+size_t usual_v1_stream_source(const uint8_t *buf, size_t len, int listener_family,
+                              sockaddr_storage *out, socklen_t *out_len) noexcept {
+  if (match_v1_signature(buf, len) != prefix_match::full) return 0;
+  header h;
+  const size_t total = quick_line(buf, len, &h);
+  if (total == 0 || h.family == address_family::unspec) return 0;
+  *out_len = endpoint_to_sockaddr(h.family, h.source, listener_family, out);
+  return total;
 }
 
 parse_result parse_v1_careful(const uint8_t *buf, size_t len,

@@ -1,6 +1,7 @@
-// The usual v2 header read directly: PROXY, TCP over IPv4 or IPv6, its
-// address block and no TLV. Inline, so that the accept path reads it
-// without a call; parse_v2 starts with it too.
+// The usual headers read directly. v2: PROXY, TCP over IPv4 or IPv6, its
+// address block and no TLV, inline, so that the accept path reads it
+// without a call (parse_v2 starts with it too). v1: a well-formed TCP4 or
+// TCP6 line, out of line in parse_v1.cc, beside the quick reading it uses.
 #pragma once
 
 #include <netinet/in.h>
@@ -109,5 +110,13 @@ inline size_t usual_v2_stream_source(const uint8_t *buf, size_t len, int listene
   *out_len = sizeof sin6;
   return total;
 }
+
+// The usual v1 line (a well-formed TCP4 or TCP6 line, as parse_v1's quick
+// reading takes it) with its source read into the address accept(2)
+// reports, as endpoint_to_sockaddr makes it of parse_v1's source. Returns
+// the line's length, or 0 for any other input, which parse_v1 decides
+// (*out then undefined).
+size_t usual_v1_stream_source(const uint8_t *buf, size_t len, int listener_family,
+                              sockaddr_storage *out, socklen_t *out_len) noexcept;
 
 }  // namespace proxyproto

@@ -12,7 +12,9 @@
 //  - usual source: the accept path's direct reading of the usual v2
 //    header's source (usual_v2_stream_source) is what endpoint_to_sockaddr
 //    makes of the careful reading, exactly when that finds PROXY, TCP over
-//    IPv4 or IPv6 and no TLV, on either kind of listener.
+//    IPv4 or IPv6 and no TLV, on either kind of listener; and the v1
+//    line's (usual_v1_stream_source), exactly for complete TCP4 and TCP6
+//    lines.
 //  - datagram: the verdict on a whole datagram is deliver, strip or
 //    discard, never need_more; a stripped header is a complete v2 header
 //    inside the datagram; must-use never delivers; an untrusted sender is
@@ -216,6 +218,30 @@ void check_usual_source(const uint8_t *data, size_t size) {
   }
 }
 
+// The same for a v1 line: usual_v1_stream_source answers exactly for the
+// complete TCP4 and TCP6 lines, with their source.
+void check_usual_v1_source(const uint8_t *data, size_t size) {
+  const size_t last = size < v1_max_length + 1 ? size : v1_max_length + 1;
+  for (size_t n = 0; n <= last; ++n) {
+    header careful;
+    const parse_result b = parse_v1_careful(data, n, &careful);
+    const bool tcp = b.status == parse_status::complete &&
+                     (careful.family == address_family::inet ||
+                      careful.family == address_family::inet6);
+    for (int listener_family : {AF_INET, AF_INET6}) {
+      sockaddr_storage got, want;
+      socklen_t got_len = 0;
+      const size_t length = usual_v1_stream_source(data, n, listener_family, &got, &got_len);
+      PP_REQUIRE(length == (tcp ? b.length : 0), length, n);
+      if (!tcp) continue;
+      const socklen_t want_len =
+          endpoint_to_sockaddr(careful.family, careful.source, listener_family, &want);
+      PP_REQUIRE(got_len == want_len, got_len, want_len);
+      PP_REQUIRE(std::memcmp(&got, &want, want_len) == 0, n, listener_family);
+    }
+  }
+}
+
 void check_datagram(const uint8_t *data, size_t size,
                     const datagram_rules &rules) {
   const datagram_inspection whole = inspect_datagram(data, size, size, rules);
@@ -264,6 +290,7 @@ void check_invariants(const uint8_t *data, size_t size) {
   check_same_reading(parse_v1, parse_v1_careful, data, size, v1_max_length);
   check_same_reading(parse_v2, parse_v2_careful, data, size, v2_fixed_length + 36);
   check_usual_source(data, size);
+  check_usual_v1_source(data, size);
   check_parse(data, size, accept_v1_v2);
   check_parse(data, size, accept_v1);
   check_parse(data, size, accept_v2);

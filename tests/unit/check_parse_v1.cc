@@ -3,9 +3,12 @@
 #include <check.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 #include "core/proxy_header.h"
+#include "core/sockaddr_convert.h"
+#include "core/usual_header.h"
 #include "suites.h"
 
 using namespace pp_test;
@@ -607,6 +610,36 @@ START_TEST(application_data_is_not_consumed) {
 }
 END_TEST
 
+namespace {
+
+// The accept path's reading of a usual line's source straight into a
+// sockaddr (usual_v1_stream_source): when it answers, it must be what
+// endpoint_to_sockaddr makes of the careful reading's source, on either
+// kind of listener; and it must answer for every complete TCP4 or TCP6
+// line (the quick reading takes them all).
+void expect_usual_source(const uint8_t *data, size_t n, const proxyproto::parse_result &careful_result,
+                         const proxyproto::header &careful, const std::string &shown) {
+  const bool tcp = careful_result.status == parse_status::complete &&
+                   (careful.family == address_family::inet ||
+                    careful.family == address_family::inet6);
+  for (int listener_family : {AF_INET, AF_INET6}) {
+    sockaddr_storage got, want;
+    socklen_t got_len = 0;
+    const size_t length =
+        proxyproto::usual_v1_stream_source(data, n, listener_family, &got, &got_len);
+    ck_assert_msg(length == (tcp ? careful_result.length : 0),
+                  "\"%s\", family %d: length %zu", shown.c_str(), listener_family, length);
+    if (!tcp) continue;
+    const socklen_t want_len =
+        proxyproto::endpoint_to_sockaddr(careful.family, careful.source, listener_family, &want);
+    ck_assert_uint_eq(got_len, want_len);
+    ck_assert_msg(std::memcmp(&got, &want, want_len) == 0, "\"%s\", family %d: source differs",
+                  shown.c_str(), listener_family);
+  }
+}
+
+}  // namespace
+
 // parse_v1's quick reading has no bound check in its number loops: a
 // buffer's last byte bounds them when it is not a digit, a dot or a space,
 // and the line's first CR does otherwise. Both ways must answer as the
@@ -644,6 +677,7 @@ START_TEST(quick_reading_answers_as_careful) {
                       "\"%s\": %s/%s/%zu, careful %s/%s/%zu", shown.c_str(),
                       status_name(a1.status), defect_id(a1.why), a1.length,
                       status_name(b1.status), defect_id(b1.why), b1.length);
+        expect_usual_source(g.data(), n, b1, careful, shown);
         if (a1.status != parse_status::complete) continue;
         ck_assert_msg(quick.family == careful.family && quick.length == careful.length &&
                           quick.cmd == careful.cmd && quick.proto == careful.proto,
