@@ -34,12 +34,12 @@ import time
 
 CI = os.environ.get("CI") == "true"
 
-# Extra instructions per connection that --enforce holds while the targets
-# (600 for v1, 300 for v2) are open: the accept engine's own share
-# (lib/accept) is beyond what this benchmark's counts alone can fix (see
-# doc/benchmark.md). Lower them as that share shrinks; never raise them.
-CEILING_V1 = 870
-CEILING_V2 = 480
+# Extra instructions per connection that --enforce holds while a target is
+# open (v1: 600; v2's 300 is met and enforced as it is). What is left of v1
+# is the reading of its text, near what byte-at-a-time code can do (see
+# doc/benchmark.md). Lower it as that shrinks; never raise it.
+CEILING_V1 = 700
+CEILING_V2 = None
 
 
 # ---- Processes --------------------------------------------------------------
