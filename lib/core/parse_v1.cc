@@ -127,13 +127,18 @@ constexpr bool stops_every_field(uint8_t last) noexcept {
   return !((last >= '0' && last <= '9') || last == '.' || last == ' ');
 }
 
+// The numbers are read as far as they can go and no further: a number
+// ends after its fifth digit (a port) or third (a quad's), or after a
+// leading 0, and the caller then requires the separator. So "1234." or
+// "05" fails on the byte after the number read ('4', '5'), never on a test
+// of its own.
+
 // A port at p (0-65535, 1-5 digits, no leading zero): the byte after it,
 // or null. As for the quad's numbers, each byte read follows a digit.
 inline const uint8_t *quick_port(const uint8_t *p, uint32_t *out) noexcept {
   uint32_t value = static_cast<uint32_t>(p[0]) - '0';
   if (value > 9) return nullptr;
-  if (value == 0) {  // "0" alone; "0" followed by a digit is a leading zero
-    if (static_cast<uint32_t>(p[1]) - '0' <= 9) return nullptr;
+  if (value == 0) {  // "0"; a digit after it is not the separator
     *out = 0;
     return p + 1;
   }
@@ -146,7 +151,7 @@ inline const uint8_t *quick_port(const uint8_t *p, uint32_t *out) noexcept {
     }
     value = value * 10 + digit;
   }
-  if (value > 65535 || static_cast<uint32_t>(p[5]) - '0' <= 9) return nullptr;
+  if (value > 65535) return nullptr;
   *out = value;
   return p + 5;
 }
@@ -157,19 +162,22 @@ inline const uint8_t *quick_port(const uint8_t *p, uint32_t *out) noexcept {
 inline const uint8_t *quick_quad_part(const uint8_t *p, uint8_t *out) noexcept {
   const uint32_t d0 = static_cast<uint32_t>(p[0]) - '0';
   if (d0 > 9) return nullptr;
+  if (d0 == 0) {  // "0"; a digit after it is not the separator
+    *out = 0;
+    return p + 1;
+  }
   const uint32_t d1 = static_cast<uint32_t>(p[1]) - '0';
   if (d1 > 9) {
     *out = static_cast<uint8_t>(d0);
     return p + 1;
   }
-  if (d0 == 0) return nullptr;  // a leading zero
   const uint32_t d2 = static_cast<uint32_t>(p[2]) - '0';
   if (d2 > 9) {
     *out = static_cast<uint8_t>(d0 * 10 + d1);
     return p + 2;
   }
   const uint32_t value = d0 * 100 + d1 * 10 + d2;
-  if (value > 255 || static_cast<uint32_t>(p[3]) - '0' <= 9) return nullptr;
+  if (value > 255) return nullptr;
   *out = static_cast<uint8_t>(value);
   return p + 3;
 }

@@ -653,7 +653,15 @@ START_TEST(quick_reading_answers_as_careful) {
       line("TCP4", "1.2.3.4", "5.6.7.8", "1", "22"),
       line("TCP6", "2001:db8::1", "::ffff:10.1.2.3", "4000", "80"),
       line("TCP4", "01.2.3.4", "5.6.7.8"),       // a leading zero
+      line("TCP4", "1.2.3.04", "5.6.7.8"),       // one in the last number
+      line("TCP4", "1.2.3.4", "5.6.7.1234"),     // a fourth digit
+      line("TCP4", "1.2.256.4", "5.6.7.8"),      // a number too large
+      line("TCP4", "0.0.0.0", "00.1.2.3"),       // "0", then "00"
       line("TCP4", "1.2.3.4", "5.6.7.8", "65536"),  // a port too large
+      line("TCP4", "1.2.3.4", "5.6.7.8", "05"),     // a port's leading zero
+      line("TCP4", "1.2.3.4", "5.6.7.8", "1", "012"),
+      line("TCP4", "1.2.3.4", "5.6.7.8", "123456"),  // a sixth digit
+      line("TCP4", "1.2.3.4", "5.6.7.8", "0", "0"),
       "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r",           // no LF
       "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",        // a trailing space
       "PROXY UNKNOWN\r\n",
