@@ -346,7 +346,7 @@ parse_result parse_v1(const uint8_t *buf, size_t len, header *out) noexcept {
   return careful_line(buf, len, out);
 }
 
-size_t usual_v1_stream_source(const uint8_t *buf, size_t len, int listener_family,
+__attribute__((flatten)) size_t usual_v1_stream_source(const uint8_t *buf, size_t len, int listener_family,
                               sockaddr_storage *out, socklen_t *out_len) noexcept {
   if (match_v1_signature(buf, len) != prefix_match::full) return 0;
   header h;
