@@ -38,7 +38,7 @@ CI = os.environ.get("CI") == "true"
 # open (v1: 600; v2's 300 is met and enforced as it is). What is left of v1
 # is the reading of its text, near what byte-at-a-time code can do (see
 # doc/benchmark.md). Lower it as that shrinks; never raise it.
-CEILING_V1 = 670
+CEILING_V1 = 640
 CEILING_V2 = None
 
 
