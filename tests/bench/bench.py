@@ -34,11 +34,11 @@ import time
 
 CI = os.environ.get("CI") == "true"
 
-# Extra instructions per connection that --enforce holds while a target is
-# open (v1: 600; v2's 300 is met and enforced as it is). What is left of v1
-# is the reading of its text, near what byte-at-a-time code can do (see
-# doc/benchmark.md). Lower it as that shrinks; never raise it.
-CEILING_V1 = 640
+# Extra instructions per connection that --enforce would hold instead of
+# a per-connection target while that target is open (never above what was
+# last measured). Both targets (600 for v1, 300 for v2) are met, so both
+# are enforced as they are: None.
+CEILING_V1 = None
 CEILING_V2 = None
 
 
