@@ -1,11 +1,10 @@
-// accept(2) and accept4(2): both are the accept flow (lib/accept/), which
-// takes the flags of accept4. What the flow records (addresses, parked
-// connections, kept headers) notes itself for close() before it is
-// published (records/any_record.h), and forgets a returned number's UDP
-// state. listen(2) marks the
-// descriptor a listener, so that its epoll registrations are followed
-// (lib/interpose/epoll.cc), and prepares the memory that pre-forked workers
-// share (shared_accept.h).
+// accept(2) and accept4(2): both jump into the accept flow (lib/accept/),
+// which takes the flags of accept4. What the flow records (addresses,
+// parked connections, kept headers) notes itself for close() before it is
+// published (records/any_record.h), and it forgets a returned number's UDP
+// mark. listen(2) marks the descriptor a listener, so that its epoll
+// registrations are followed (lib/interpose/epoll.cc), and prepares the
+// memory that pre-forked workers share (shared_accept.h).
 #include <sys/socket.h>
 
 #include "accept/accept_flow.h"
