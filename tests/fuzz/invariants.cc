@@ -6,9 +6,9 @@
 //  - round trip: a header written from fields taken from the input parses
 //    back to the same fields, and the v1 and v2 headers written for the same
 //    addresses parse to the same addresses.
-//  - v1 readings: parse_v1 (quick reading first) answers exactly as the
-//    careful reading alone does, fields included, for the input and each of
-//    its prefixes up to a v1 line's length.
+//  - v1 and v2 readings: parse_v1 and parse_v2 (quick reading first)
+//    answer exactly as the careful reading alone does, fields included, for
+//    the input and each of its prefixes up to a header's length.
 //  - usual source: the accept path's direct reading of the usual v2
 //    header's source (usual_v2_stream_source) is what endpoint_to_sockaddr
 //    makes of the careful reading, exactly when that finds PROXY, TCP over
@@ -161,11 +161,41 @@ void check_round_trip(const uint8_t *data, size_t size) {
   PP_REQUIRE(same_endpoint(h1.destination, h2.destination, addr_len), 1, 1);
 }
 
+// The accept path's direct reading of a usual header's source
+// (usual_v2_stream_source, usual_v1_stream_source) on n bytes, against the
+// careful reading of the same bytes: it answers exactly for PROXY over TCP,
+// IPv4 or IPv6, without TLVs (every complete TCP4 or TCP6 line, for v1),
+// with what endpoint_to_sockaddr makes of the source, on either kind of
+// listener.
+using source_reader = size_t (*)(const uint8_t *, size_t, int, sockaddr_storage *,
+                                 socklen_t *) noexcept;
+void check_usual_source(source_reader read_source, const uint8_t *data, size_t n,
+                        const parse_result &b, const header &careful) {
+  const bool usual = b.status == parse_status::complete && careful.cmd == command::proxy &&
+                     careful.proto == transport::stream &&
+                     (careful.family == address_family::inet ||
+                      careful.family == address_family::inet6) &&
+                     careful.tlvs_length == 0;
+  for (int listener_family : {AF_INET, AF_INET6}) {
+    sockaddr_storage got, want;
+    socklen_t got_len = 0;
+    const size_t length = read_source(data, n, listener_family, &got, &got_len);
+    PP_REQUIRE(length == (usual ? b.length : 0), length, n);
+    if (!usual) continue;
+    const socklen_t want_len =
+        endpoint_to_sockaddr(careful.family, careful.source, listener_family, &want);
+    PP_REQUIRE(got_len == want_len, got_len, want_len);
+    PP_REQUIRE(std::memcmp(&got, &want, want_len) == 0, n, listener_family);
+  }
+}
+
 // A parser with a quick reading of the usual input must answer as its
-// careful reading does, on every prefix up to `last` bytes, fields included.
+// careful reading does, on every prefix up to `last` bytes, fields
+// included; and so must the direct reading of the usual header's source.
 using parser = parse_result (*)(const uint8_t *, size_t, header *) noexcept;
 void check_same_reading(parser quick_reading, parser careful_reading,
-                        const uint8_t *data, size_t size, size_t decided_within) {
+                        source_reader read_source, const uint8_t *data, size_t size,
+                        size_t decided_within) {
   const size_t last = size < decided_within + 1 ? size : decided_within + 1;
   for (size_t n = 0; n <= last; ++n) {
     header quick, careful;
@@ -173,6 +203,7 @@ void check_same_reading(parser quick_reading, parser careful_reading,
     std::memset(&careful, 0xA5, sizeof careful);
     const parse_result a = quick_reading(data, n, &quick);
     const parse_result b = careful_reading(data, n, &careful);
+    check_usual_source(read_source, data, n, b, careful);
     PP_REQUIRE(a.status == b.status, a.status, b.status);
     PP_REQUIRE(a.why == b.why, a.why, b.why);
     PP_REQUIRE(a.length == b.length, a.length, b.length);
@@ -191,54 +222,6 @@ void check_same_reading(parser quick_reading, parser careful_reading,
     PP_REQUIRE(same_endpoint(quick.source, careful.source, addr_len), n, 0);
     PP_REQUIRE(same_endpoint(quick.destination, careful.destination, addr_len),
                n, 1);
-  }
-}
-
-void check_usual_source(const uint8_t *data, size_t size) {
-  const size_t last = size < v2_fixed_length + 37 ? size : v2_fixed_length + 37;
-  for (size_t n = 0; n <= last; ++n) {
-    header careful;
-    const parse_result b = parse_v2_careful(data, n, &careful);
-    const bool usual = b.status == parse_status::complete && careful.cmd == command::proxy &&
-                       careful.proto == transport::stream &&
-                       (careful.family == address_family::inet ||
-                        careful.family == address_family::inet6) &&
-                       careful.tlvs_length == 0;
-    for (int listener_family : {AF_INET, AF_INET6}) {
-      sockaddr_storage got, want;
-      socklen_t got_len = 0;
-      const size_t length = usual_v2_stream_source(data, n, listener_family, &got, &got_len);
-      PP_REQUIRE(length == (usual ? b.length : 0), length, n);
-      if (!usual) continue;
-      const socklen_t want_len =
-          endpoint_to_sockaddr(careful.family, careful.source, listener_family, &want);
-      PP_REQUIRE(got_len == want_len, got_len, want_len);
-      PP_REQUIRE(std::memcmp(&got, &want, want_len) == 0, n, listener_family);
-    }
-  }
-}
-
-// The same for a v1 line: usual_v1_stream_source answers exactly for the
-// complete TCP4 and TCP6 lines, with their source.
-void check_usual_v1_source(const uint8_t *data, size_t size) {
-  const size_t last = size < v1_max_length + 1 ? size : v1_max_length + 1;
-  for (size_t n = 0; n <= last; ++n) {
-    header careful;
-    const parse_result b = parse_v1_careful(data, n, &careful);
-    const bool tcp = b.status == parse_status::complete &&
-                     (careful.family == address_family::inet ||
-                      careful.family == address_family::inet6);
-    for (int listener_family : {AF_INET, AF_INET6}) {
-      sockaddr_storage got, want;
-      socklen_t got_len = 0;
-      const size_t length = usual_v1_stream_source(data, n, listener_family, &got, &got_len);
-      PP_REQUIRE(length == (tcp ? b.length : 0), length, n);
-      if (!tcp) continue;
-      const socklen_t want_len =
-          endpoint_to_sockaddr(careful.family, careful.source, listener_family, &want);
-      PP_REQUIRE(got_len == want_len, got_len, want_len);
-      PP_REQUIRE(std::memcmp(&got, &want, want_len) == 0, n, listener_family);
-    }
   }
 }
 
@@ -287,10 +270,10 @@ void check_datagram(const uint8_t *data, size_t size,
 void check_invariants(const uint8_t *data, size_t size) {
   // A v1 line is read within its first 107 bytes, the usual v2 header
   // within 16 + 36: longer inputs only repeat the outcome of that prefix.
-  check_same_reading(parse_v1, parse_v1_careful, data, size, v1_max_length);
-  check_same_reading(parse_v2, parse_v2_careful, data, size, v2_fixed_length + 36);
-  check_usual_source(data, size);
-  check_usual_v1_source(data, size);
+  check_same_reading(parse_v1, parse_v1_careful, usual_v1_stream_source, data, size,
+                     v1_max_length);
+  check_same_reading(parse_v2, parse_v2_careful, usual_v2_stream_source, data, size,
+                     v2_fixed_length + 36);
   check_parse(data, size, accept_v1_v2);
   check_parse(data, size, accept_v1);
   check_parse(data, size, accept_v2);
