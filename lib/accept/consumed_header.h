@@ -18,13 +18,9 @@ namespace proxyproto {
 // neither is on.
 void keep_consumed_header(int fd, const uint8_t *bytes, size_t length,
                           const header &parsed) noexcept;
-// Whether anything watches consumed headers decoded: the debug log, or a
-// feature that keeps them (settings/header_features.h), in one load.
-inline bool consumed_headers_watched() noexcept { return consumed_headers_wanted(); }
-
 inline void on_header_consumed(int fd, const uint8_t *bytes, size_t length,
                                const header &parsed) noexcept {
-  if (consumed_headers_watched()) [[unlikely]]
+  if (consumed_headers_wanted()) [[unlikely]]
     keep_consumed_header(fd, bytes, length, parsed);
 }
 

@@ -95,8 +95,8 @@ header_state inspect_further(int fd, const server_config &config, int listener_f
 // The usual case, a whole header in the first peek, is read inline,
 // without the general loop: one peek, the parser, one exact read; the
 // rest is detail::inspect_further's. The usual v2 header and v1 line go
-// straight to the address they report, unless something watches consumed
-// headers decoded (consumed_header.h): the parser's header is then built.
+// straight to the address they report, unless a consumed header is wanted
+// decoded (settings/header_features.h): the parser's header is then built.
 __attribute__((always_inline)) inline header_state inspect_header(
     int fd, const server_config &config, int listener_family, bool consume,
     header_verdict *out) noexcept {
@@ -106,7 +106,7 @@ __attribute__((always_inline)) inline header_state inspect_header(
   const ssize_t n = real::recv(fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0 && consume) [[likely]] {
     const size_t queued = static_cast<size_t>(n);
-    if (!consumed_headers_watched()) [[likely]] {
+    if (!consumed_headers_wanted()) [[likely]] {
       size_t total = 0;
       if (config.versions & accept_v2)
         total = usual_v2_stream_source(first, queued, listener_family, &out->source,

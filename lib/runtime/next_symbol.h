@@ -21,15 +21,13 @@ class next_symbol {
 
   // The bound function, or null when there is none. Once bound this is a
   // load and a test: the binding is out of line, so that a forwarder such
-  // as close() compiles to a load, a test and a jump.
+  // as listen() compiles to a load, a test and a jump.
   Fn *get() noexcept {
     Fn *fn = fn_.load(std::memory_order_acquire);
     if (fn != nullptr) [[likely]] return fn;
     return bind();
   }
 
-  // The bound function without binding: null until get() has run once.
-  Fn *bound() noexcept { return fn_.load(std::memory_order_acquire); }
 
  private:
   __attribute__((noinline)) Fn *bind() noexcept {
