@@ -1,5 +1,6 @@
 // One table indexed by descriptor number, shared by every per-descriptor
-// record (peer_addresses, kept_headers).
+// record (peer_addresses, kept_headers, udp_marks, the readiness table's
+// listener marks).
 //
 // Shape: a two-level array. The first level is a static array of page
 // pointers (in .bss: no page of it is touched until used); each page holds

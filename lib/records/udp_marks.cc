@@ -1,6 +1,7 @@
-// A page of the table is mapped only when a descriptor in it is a UDP
-// socket created under LIBPROXYPROTO_UDP, so a program that never asks pays
-// two loads (a null page pointer) per call. fork() copies it with the
+// A page of the table (past its static first entries) is mapped only when
+// a descriptor in it is a UDP socket created under LIBPROXYPROTO_UDP, and a
+// program that never asks does not look at the table at all (in_use()).
+// fork() copies it with the
 // descriptors; exec() starts a new one (a UDP socket inherited across exec
 // is not recognised: see README, LIMITATIONS).
 #include "records/udp_marks.h"
