@@ -1,5 +1,6 @@
 #include "datagram/receive_entries.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -78,13 +79,17 @@ constinit entry<recvmsg_fn> recvmsg_entry{
 constinit entry<recvmmsg_fn> recvmmsg_entry{
     &entry<recvmmsg_fn>::first_call_of<recvmmsg_entry, next_recvmmsg>};
 
-void look_at_descriptors() noexcept {
-  recvfrom_entry.look_at_descriptors(recvfrom_handled);
-  recv_entry.look_at_descriptors(recv_handled);
-  read_entry.look_at_descriptors(read_handled);
-  readv_entry.look_at_descriptors(readv_handled);
-  recvmsg_entry.look_at_descriptors(recvmsg_handled);
-  recvmmsg_entry.look_at_descriptors(recvmmsg_handled);
+void udp_socket_created(int fd, int domain) noexcept {
+  if (!udp_sockets::in_use()) {
+    recvfrom_entry.look_at_descriptors(recvfrom_handled);
+    recv_entry.look_at_descriptors(recv_handled);
+    read_entry.look_at_descriptors(read_handled);
+    readv_entry.look_at_descriptors(readv_handled);
+    recvmsg_entry.look_at_descriptors(recvmsg_handled);
+    recvmmsg_entry.look_at_descriptors(recvmmsg_handled);
+  }
+  udp_sockets::mark(fd, domain == AF_INET6 ? udp_sockets::undecided_inet6
+                                           : udp_sockets::undecided_inet);
 }
 
 }  // namespace proxyproto::receive_entries

@@ -5,7 +5,7 @@
 // them) pays one load and a jump. From then on, to the functions here that
 // look the descriptor up (socket_states.h) and take the header off each
 // datagram of a UDP socket in scope (receive.h). The switch is made once,
-// by socket_states when it marks the first socket, and never undone.
+// by udp_socket_created() for the first socket, and never undone.
 #pragma once
 
 #include <atomic>
@@ -56,7 +56,11 @@ extern entry<real::detail::readv_fn> readv_entry;
 extern entry<real::detail::recvmsg_fn> recvmsg_entry;
 extern entry<real::detail::recvmmsg_fn> recvmmsg_entry;
 
-// Every entry, from now on, to the functions that look at the descriptor.
-void look_at_descriptors() noexcept;
+// socket(): an AF_INET or AF_INET6 UDP socket, created while UDP handling
+// is on. The first one switches every entry to the functions that look at
+// the descriptor, before the socket is returned, so no receive on it can
+// come first; then the socket is marked undecided, its scope decided on its
+// first receive, once it is bound.
+void udp_socket_created(int fd, int domain) noexcept;
 
 }  // namespace proxyproto::receive_entries

@@ -1,25 +1,16 @@
-// What a UDP socket created under LIBPROXYPROTO_UDP is, and whether its
-// port is in scope once it is bound (records/udp_marks.h keeps the answer).
+// Whether a UDP socket's port is in scope once it is bound
+// (records/udp_marks.h keeps the answer).
 #include "datagram/socket_states.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/port_list.h"
-#include "datagram/receive_entries.h"
 #include "runtime/log.h"
 #include "runtime/real_calls.h"
 #include "settings/server_settings.h"
 
 namespace proxyproto::udp_sockets {
-
-void created(int fd, int domain) noexcept {
-  // The first one switches the receive calls to the functions that look at
-  // the descriptor, before the socket is returned: no receive on it can
-  // come first.
-  if (!in_use()) receive_entries::look_at_descriptors();
-  mark(fd, domain == AF_INET6 ? undecided_inet6 : undecided_inet);
-}
 
 state decide(int fd, state current) noexcept {
   const bool six = current == undecided_inet6;

@@ -1,15 +1,13 @@
 // The UDP sockets the library handles (records/udp_marks.h holds which):
-// what a socket created under LIBPROXYPROTO_UDP is, and whether its port is
-// in scope once it is bound.
+// whether a socket's port is in scope once it is bound. A socket is marked
+// when it is created, by receive_entries::udp_socket_created(), which also
+// switches the receive calls; this unit only decides, and knows nothing of
+// the entries.
 #pragma once
 
 #include "records/udp_marks.h"
 
 namespace proxyproto::udp_sockets {
-
-// socket(): an AF_INET or AF_INET6 UDP socket, created while UDP handling
-// is on; its scope is decided on its first receive, once it is bound.
-void created(int fd, int domain) noexcept;
 
 // The scope of a socket of state undecided_*, decided now if its port is
 // known: returns in_scope_* or none (and remembers it), or the undecided

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "core/proxy_header.h"
+#include "datagram/receive_entries.h"
 #include "datagram/socket_states.h"
 #include "runtime/export.h"
 #include "runtime/real_datagram_calls.h"
@@ -30,7 +31,7 @@ extern "C" PROXYPROTO_EXPORT int socket(int domain, int type, int protocol) {
     const proxyproto::server_config &config = proxyproto::server_settings();
     // Only version 2 is defined for UDP: without it nothing is a header.
     if (config.active && config.udp && (config.versions & proxyproto::accept_v2) != 0)
-      proxyproto::udp_sockets::created(fd, domain);
+      proxyproto::receive_entries::udp_socket_created(fd, domain);
     else proxyproto::udp_sockets::forget(fd);
     errno = saved;
   } else if (fd >= 0) {

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The layout of lib/ is the architecture: each folder is a room, and a room
 # includes only the rooms below it in ROOMS (core is the bottom). This test
-# fails on an include that goes up, on a folder missing from ROOMS, and on
-# any include cycle between files, inside a room too.
+# fails on an include that goes up, on a folder missing from ROOMS, on any
+# include cycle between files, inside a room too, and on a cycle between
+# units: a unit is a .cc with its .h, so two units that each include the
+# other's header need each other even when no header includes a header.
 set -euo pipefail
 src=${PP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v python3 >/dev/null || { echo "python3 is needed"; exit 99; }
@@ -68,6 +70,7 @@ for path, targets in sorted(files.items()):
             failures.append(f"{path} ({own}) includes {dep} ({other})")
 
 # Include cycles, by depth-first search.
+kind = "include"
 state, stack = {}, []
 def visit(node):
     state[node] = 1
@@ -75,11 +78,26 @@ def visit(node):
     for nxt in graph.get(node, []):
         if state.get(nxt) == 1:
             cycle = stack[stack.index(nxt):] + [nxt]
-            failures.append("include cycle: " + " -> ".join(cycle))
+            failures.append(kind + " cycle: " + " -> ".join(cycle))
         elif nxt not in state:
             visit(nxt)
     stack.pop()
     state[node] = 2
+for node in sorted(graph):
+    checks += 1
+    if node not in state:
+        visit(node)
+
+# The same search over units: lib/x/y.cc and lib/x/y.h are the node lib/x/y.
+def unit(path):
+    return os.path.splitext(path)[0]
+units = {}
+for path, deps in graph.items():
+    units.setdefault(unit(path), set()).update(
+        unit(dep) for dep in deps if unit(dep) != unit(path))
+graph = {node: sorted(deps) for node, deps in units.items()}
+kind = "unit"
+state, stack = {}, []
 for node in sorted(graph):
     checks += 1
     if node not in state:
