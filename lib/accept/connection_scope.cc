@@ -44,7 +44,6 @@ bool peer_allowed(const address_list &allow, const sockaddr_storage &peer,
     return address_list_contains(
         allow, false, reinterpret_cast<const uint8_t *>(&sin6->sin6_addr));
   }
-  if (peer.ss_family == AF_UNIX) return allow.unix_peers;
   return false;
 }
 
@@ -86,11 +85,17 @@ __attribute__((noinline)) scope_decision connection_scope(int listener_fd,
       }
       break;
     case AF_UNIX:
-      // `ports` names TCP listeners only; without it, HAProxy and nginx
-      // may send headers over a local stream socket.
-      if (config.ports_set || !is_stream_socket(listener_fd))
+      // A Unix socket is in scope only when `allow` names it: multi-process
+      // servers (Postfix, Dovecot) talk to themselves over Unix sockets
+      // whose server speaks first, so waiting there for a header no one
+      // sends would stall them, and a receiver must never guess. A Unix
+      // socket not named is outside the configuration, like a listener
+      // outside `ports`: passed through, even under must-use. `ports`
+      // names TCP listeners only.
+      if (!config.allow_set || !config.allow.unix_peers || config.ports_set ||
+          !is_stream_socket(listener_fd))
         return scope_decision::pass_through;
-      break;
+      return scope_decision::handle;
     default:
       return scope_decision::pass_through;
   }

@@ -16,11 +16,13 @@ enum class scope_decision {
 };
 
 // `listener_fd` is the accepting socket, `peer` what the kernel's accept4()
-// returned. Handled: TCP connections (and, with no `ports` setting, AF_UNIX
-// stream connections) on a listener in `ports`, from a peer in `allow`.
-// Passed through: the library inactive in this process, a listener outside
-// `ports` (even under must-use: the administrator did not choose it), any
-// other kind of socket, and an untrusted peer when the header is optional.
+// returned. Handled: TCP connections on a listener in `ports`, from a peer
+// in `allow`; and AF_UNIX stream connections when `allow` holds the word
+// `unix` and `ports` is not set. Passed through: the library inactive in
+// this process, a listener outside `ports` and a Unix socket `allow` does
+// not name (even under must-use: the administrator did not choose them),
+// any other kind of socket, and an untrusted IP peer when the header is
+// optional.
 scope_decision connection_scope(int listener_fd, const sockaddr_storage &peer,
                                 socklen_t peer_len) noexcept;
 

@@ -71,12 +71,24 @@ constexpr scope_row scope_rows[] = {
      "127.0.0.1", drop},
     {"LIBPROXYPROTO_ALLOW=127.0.0.1;LIBPROXYPROTO_PORTS=%P", tcp4, "127.0.0.1",
      handle},
-    // AF_UNIX stream listeners without `ports`; `unix` in allow.
-    {"LIBPROXYPROTO_TIMEOUT=3000", unix_stream, "unix", handle},
-    {"LIBPROXYPROTO_PORTS=80", unix_stream, "unix", pass_through},
-    {"LIBPROXYPROTO_TIMEOUT=3000", unix_dgram, "unix", pass_through},
+    // AF_UNIX stream listeners: only with `unix` in allow and no `ports`.
+    // A Unix socket allow does not name is out of scope, must-use or not.
+    {"LIBPROXYPROTO_TIMEOUT=3000", unix_stream, "unix", pass_through},
+    {"LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1", unix_stream, "unix", pass_through},
+    {"LIBPROXYPROTO_ALLOW=unix", unix_stream, "unix", handle},
+    {"LIBPROXYPROTO_ALLOW=unix;LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1", unix_stream,
+     "unix", handle},
+    {"LIBPROXYPROTO_ALLOW=unix;LIBPROXYPROTO_PORTS=80", unix_stream, "unix",
+     pass_through},
+    {"LIBPROXYPROTO_ALLOW=unix", unix_dgram, "unix", pass_through},
     {"LIBPROXYPROTO_ALLOW=127.0.0.1", unix_stream, "unix", pass_through},
+    {"LIBPROXYPROTO_ALLOW=127.0.0.1;LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1",
+     unix_stream, "unix", pass_through},
     {"LIBPROXYPROTO_ALLOW=127.0.0.1, unix", unix_stream, "unix", handle},
+    // `unix` alone trusts no IP peer.
+    {"LIBPROXYPROTO_ALLOW=unix", tcp4, "127.0.0.1", pass_through},
+    {"LIBPROXYPROTO_ALLOW=unix;LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1", tcp4,
+     "127.0.0.1", drop},
     // Another family of peer: never read.
     {"LIBPROXYPROTO_TIMEOUT=3000", tcp4, "unspec", pass_through},
     // A named configuration file that cannot be used fails closed: no port

@@ -12,7 +12,8 @@
 #   socat      TCP-LISTEN,fork with SYSTEM: (SOCAT_PEERADDR / SOCAT_PEERPORT)
 #   erlang     the original README's echo server (inet:peername)
 #   unix       HAProxy to an AF_UNIX listener (server unix@PATH send-proxy-v2),
-#              load_server under the library reporting the AF_INET source.
+#              load_server under the library (LIBPROXYPROTO_ALLOW=unix)
+#              reporting the AF_INET source.
 # The unix case is expected to FAIL on a library that leaves AF_UNIX
 # listeners alone.
 # Variables named in pp_bg/ls_start calls are set there.
@@ -81,7 +82,8 @@ erlc -o "$PP_TMP" "$APPS/echo.erl" >"$PP_TMP/erlc.log" 2>&1 ||
 start_app erlang ERL_CRASH_DUMP="$PP_TMP/erl_crash.dump" erl -noshell -pa "$PP_TMP" \
   -eval "echo:start(${PORT[erlang]})"
 
-ls_start "PID[unix]" PORT[unix] "$PP_TMP/unix.log" LIBPROXYPROTO_TIMEOUT=2000 -- \
+ls_start "PID[unix]" PORT[unix] "$PP_TMP/unix.log" LIBPROXYPROTO_TIMEOUT=2000 \
+  LIBPROXYPROTO_ALLOW=unix -- \
   --mode epoll --unix "$PP_TMP/app.sock" --count 1 --read-timeout 3
 
 for name in nginx asyncio node socat erlang; do

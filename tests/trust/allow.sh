@@ -54,8 +54,8 @@ if pp_require_ipv6; then
     LIBPROXYPROTO_ALLOW=::1 -- --family mapped
 fi
 
-# AF_UNIX stream listeners: handled when no ports are set; with allow,
-# trusted only when the list holds the word unix.
+# AF_UNIX stream listeners: handled only when allow holds the word unix and
+# no ports are set; otherwise out of scope, under must-use too.
 unix_case() {
   local desc=$1 want=$2 spid sport got out sock
   shift 2
@@ -70,10 +70,12 @@ unix_case() {
   pp_expect_eq "$desc" "$got" "$want"
   [ "$got" = "$want" ] || pp_dump "$out" "$out.err"
 }
-unix_case "AF_UNIX, no allow" proxied LIBPROXYPROTO_DEBUG=1
+unix_case "AF_UNIX, no allow" passed LIBPROXYPROTO_DEBUG=1
+unix_case "AF_UNIX, no allow, must-use" passed LIBPROXYPROTO_MUST_USE_PROTOCOL_HEADER=1
+unix_case "AF_UNIX, allow=unix" proxied LIBPROXYPROTO_ALLOW=unix
 unix_case "AF_UNIX, allow=127.0.0.1" passed LIBPROXYPROTO_ALLOW=127.0.0.1
 unix_case "AF_UNIX, allow=127.0.0.1,unix" proxied "LIBPROXYPROTO_ALLOW=127.0.0.1,unix"
-unix_case "AF_UNIX, ports set" passed LIBPROXYPROTO_PORTS=80
+unix_case "AF_UNIX, allow=unix, ports set" passed LIBPROXYPROTO_ALLOW=unix LIBPROXYPROTO_PORTS=80
 
 # An invalid list trusts nobody, and says so once (on stderr under debug),
 # however many connections follow.
