@@ -21,7 +21,8 @@ pp_servers_scripts = \
 	tests/servers/fd_bookkeeping.sh \
 	tests/servers/unix.sh \
 	tests/servers/apps.sh \
-	tests/servers/erlang_accept.sh
+	tests/servers/erlang_accept.sh \
+	tests/servers/postfix.sh
 TESTS += $(pp_servers_scripts)
 EXTRA_DIST += $(pp_servers_scripts) tests/servers/flood_body.sh \
 	tests/servers/apps/asyncio_server.py tests/servers/apps/net_server.js \
