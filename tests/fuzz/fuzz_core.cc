@@ -11,6 +11,6 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // A copy of exactly `size` bytes, so that ASan catches a read past the end.
   std::vector<uint8_t> copy(data, data + size);
-  pp_fuzz::check_invariants(copy.data(), copy.size());
+  pp_fuzz::check_invariants(copy.data(), copy.size(), pp_fuzz::prefix_walk::sampled);
   return 0;
 }

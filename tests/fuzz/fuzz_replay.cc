@@ -35,7 +35,7 @@ bool replay_file(const std::string &path) {
     bytes.insert(bytes.end(), chunk, chunk + n);
   std::fclose(f);
   current = path.c_str();
-  pp_fuzz::check_invariants(bytes.data(), bytes.size());
+  pp_fuzz::check_invariants(bytes.data(), bytes.size(), pp_fuzz::prefix_walk::every_input);
   ++replayed;
   return true;
 }
