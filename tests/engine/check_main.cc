@@ -98,6 +98,7 @@ int main(void) {
   srunner_add_suite(sr, make_shared_accept_suite());
   srunner_add_suite(sr, make_reply_map_suite());
   srunner_add_suite(sr, make_usual_header_suite());
+  srunner_add_suite(sr, make_passed_mailbox_suite());
   // Each test in a fresh child: the units' state is process-wide.
   srunner_set_fork_status(sr, CK_FORK);
   srunner_run_all(sr, CK_NORMAL);

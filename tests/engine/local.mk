@@ -19,7 +19,8 @@ tests_engine_check_engine_SOURCES = \
 	tests/engine/check_iov_bytes.cc \
 	tests/engine/check_reply_map.cc \
 	tests/engine/check_usual_header.cc \
-	tests/engine/check_shared_accept.cc
+	tests/engine/check_shared_accept.cc \
+	tests/engine/check_passed_mailbox.cc
 tests_engine_check_engine_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS)
 tests_engine_check_engine_LDADD = lib/libproxyproto_engine.la \
 	lib/libproxyproto_core.la lib/libproxyproto_runtime.la $(CHECK_LIBS) \

@@ -30,6 +30,7 @@ Suite *make_iov_bytes_suite(void);
 Suite *make_reply_map_suite(void);
 Suite *make_usual_header_suite(void);
 Suite *make_shared_accept_suite(void);
+Suite *make_passed_mailbox_suite(void);
 
 namespace pp_engine {
 

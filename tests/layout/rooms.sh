@@ -14,7 +14,7 @@ import os, re, sys
 src = sys.argv[1]
 # Bottom first. connect/ is the client library: it may use core and runtime.
 ROOMS = ["core", "runtime", "settings", "records", "api", "accept",
-         "exec", "datagram", "interpose"]
+         "exec", "passing", "datagram", "interpose"]
 CONNECT_MAY_USE = {"core", "runtime"}
 rank = {room: i for i, room in enumerate(ROOMS)}
 include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
