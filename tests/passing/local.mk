@@ -6,8 +6,10 @@ check_PROGRAMS += tests/passing/fd_passer
 tests_passing_fd_passer_SOURCES = tests/passing/fd_passer.cc
 
 pp_passing_scripts = \
-	tests/passing/passing.sh
+	tests/passing/passing.sh \
+	tests/passing/node.sh
 TESTS += $(pp_passing_scripts)
-EXTRA_DIST += $(pp_passing_scripts)
+EXTRA_DIST += $(pp_passing_scripts) tests/passing/apps/cluster.js \
+	tests/passing/apps/pm2_app.js
 AM_TESTS_ENVIRONMENT += PP_PASSING='$(abs_top_builddir)/tests/passing'; \
 	export PP_PASSING;
