@@ -1,6 +1,8 @@
 # ---- lib/accept: the accept engine --------------------------------------------
 # Which connections carry a header, reading it without blocking, parking
-# the ones whose header is late, and handing each out when it is settled.
+# the ones whose header is late, and handing each out when it is settled;
+# and the connections an inetd or a service manager accepted for this
+# process, read when the library loads.
 lib_libproxyproto_engine_la_SOURCES += \
 	lib/accept/accept_flow.h \
 	lib/accept/accept_flow.cc \
@@ -20,4 +22,6 @@ lib_libproxyproto_engine_la_SOURCES += \
 	lib/accept/shared_accept.h \
 	lib/accept/shared_accept.cc \
 	lib/accept/wait_sets.h \
-	lib/accept/wait_sets.cc
+	lib/accept/wait_sets.cc \
+	lib/accept/inherited_connections.h \
+	lib/accept/inherited_connections.cc

@@ -21,6 +21,7 @@ enum class setting_key : unsigned {
   udp,
   udp_reply_entries,
   udp_reply_seconds,
+  inetd,
   count_,
 };
 inline constexpr size_t setting_key_count =

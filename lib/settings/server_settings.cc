@@ -56,7 +56,8 @@ constinit server_config settings{default_versions,
                                  false,
                                  false,
                                  default_udp_reply_entries,
-                                 default_udp_reply_seconds};
+                                 default_udp_reply_seconds,
+                                 false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
 // The file's text; one byte more for the NUL put after the last value.
@@ -232,6 +233,8 @@ void load_settings() noexcept {
   settings.getsockname =
       load_flag(setting_key::getsockname, sources,
                 too_long[static_cast<size_t>(setting_key::getsockname)]);
+  settings.inetd = load_flag(setting_key::inetd, sources,
+                             too_long[static_cast<size_t>(setting_key::inetd)]);
   load_unsigned(setting_key::version, sources,
                 too_long[static_cast<size_t>(setting_key::version)], 3,
                 default_versions, &settings.versions);

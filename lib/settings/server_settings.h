@@ -33,6 +33,9 @@ struct server_config {
   bool udp;                        // LIBPROXYPROTO_UDP
   unsigned udp_reply_entries;      // LIBPROXYPROTO_UDP_REPLY_ENTRIES
   unsigned udp_reply_seconds;      // LIBPROXYPROTO_UDP_REPLY_SECONDS
+  // Standard input is a connection accepted for this process by an inetd
+  // (lib/accept/inherited_connections.h).
+  bool inetd;                      // LIBPROXYPROTO_INETD
 };
 
 inline constexpr unsigned default_versions = 3;
