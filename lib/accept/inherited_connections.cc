@@ -44,30 +44,37 @@ struct marks {
   bool settings_asked = false;       // LIBPROXYPROTO_INETD or _CONFIG
 };
 
-// The value of `entry` if it is "NAME=value", else null.
-const char *value_of(const char *entry, const char *name, size_t name_len) noexcept {
-  return std::strncmp(entry, name, name_len) == 0 ? entry + name_len : nullptr;
+// The value of `entry` if it is "NAME=value", else null. Compared by hand:
+// this runs at every program's start, where the library calls no libc
+// function (a first call through the PLT costs more than the whole walk).
+template <size_t N>
+const char *value_of(const char *entry, const char (&name)[N]) noexcept {
+  for (size_t i = 0; i + 1 < N; ++i)
+    if (entry[i] != name[i]) return nullptr;
+  return entry + N - 1;
 }
 
-#define PP_VALUE_OF(entry, literal) value_of((entry), literal, sizeof literal - 1)
+#define PP_VALUE_OF(entry, literal) value_of((entry), literal)
 
 marks scan(char **environment) noexcept {
   marks m;
   for (char **e = environment; *e != nullptr; ++e) {
     const char *entry = *e;
-    // The first byte rules out nearly every entry.
-    switch (entry[0]) {
-      case 'L':
+    // The first two bytes rule out nearly every entry (LANG, LD_PRELOAD,
+    // LS_COLORS... included); an empty entry's second byte is not read.
+    if (entry[0] == '\0') continue;
+    switch ((entry[0] << 8) | entry[1]) {
+      case ('L' << 8) | 'I':
         if (const char *v = PP_VALUE_OF(entry, "LISTEN_FDS=")) m.listen_fds = v;
         else if (const char *v2 = PP_VALUE_OF(entry, "LISTEN_PID=")) m.listen_pid = v2;
         else if (PP_VALUE_OF(entry, "LIBPROXYPROTO_INETD=") ||
                  PP_VALUE_OF(entry, "LIBPROXYPROTO_CONFIG="))
           m.settings_asked = true;
         break;
-      case 'R':
+      case ('R' << 8) | 'E':
         if (PP_VALUE_OF(entry, "REMOTE_ADDR=")) m.per_connection = true;
         break;
-      case 'T':
+      case ('T' << 8) | 'C':
         if (PP_VALUE_OF(entry, "TCPREMOTEIP=")) m.per_connection = true;
         break;
       default:
