@@ -41,7 +41,8 @@ struct marks {
   const char *listen_fds = nullptr;  // LISTEN_FDS's value
   const char *listen_pid = nullptr;  // LISTEN_PID's value
   bool per_connection = false;       // REMOTE_ADDR or TCPREMOTEIP
-  bool settings_asked = false;       // LIBPROXYPROTO_INETD or _CONFIG
+  bool inetd_variable = false;       // LIBPROXYPROTO_INETD
+  bool config_named = false;         // LIBPROXYPROTO_CONFIG
 };
 
 // The value of `entry` if it is "NAME=value", else null. Compared by hand:
@@ -67,9 +68,8 @@ marks scan(char **environment) noexcept {
       case ('L' << 8) | 'I':
         if (const char *v = PP_VALUE_OF(entry, "LISTEN_FDS=")) m.listen_fds = v;
         else if (const char *v2 = PP_VALUE_OF(entry, "LISTEN_PID=")) m.listen_pid = v2;
-        else if (PP_VALUE_OF(entry, "LIBPROXYPROTO_INETD=") ||
-                 PP_VALUE_OF(entry, "LIBPROXYPROTO_CONFIG="))
-          m.settings_asked = true;
+        else if (PP_VALUE_OF(entry, "LIBPROXYPROTO_INETD=")) m.inetd_variable = true;
+        else if (PP_VALUE_OF(entry, "LIBPROXYPROTO_CONFIG=")) m.config_named = true;
         break;
       case ('R' << 8) | 'E':
         if (PP_VALUE_OF(entry, "REMOTE_ADDR=")) m.per_connection = true;
@@ -93,6 +93,12 @@ long parse_count(const char *text) noexcept {
     n = n * 10 + (text[i] - '0');
   }
   return n;
+}
+
+bool is_stream_socket(int fd) noexcept {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
 int64_t monotonic_ms() noexcept {
@@ -295,8 +301,15 @@ void read_at_load(char **environment) noexcept {
   long listen_fds = 0;
   if (m.listen_fds != nullptr && parse_count(m.listen_pid) == static_cast<long>(getpid()))
     listen_fds = parse_count(m.listen_fds);
-  if (listen_fds <= 0 && !m.per_connection && !m.settings_asked) return;
+  if (listen_fds <= 0 && !m.per_connection && !m.inetd_variable && !m.config_named) return;
   const int saved_errno = errno;
+  // A named configuration file may hold the `inetd` key; it is read only if
+  // standard input is a stream socket at all, so that the other programs
+  // started with LIBPROXYPROTO_CONFIG pay one getsockopt() and read no file.
+  if (listen_fds <= 0 && !m.per_connection && !m.inetd_variable && !is_stream_socket(0)) {
+    errno = saved_errno;
+    return;
+  }
   const server_config &config = server_settings();
   if (config.active && config.versions != accept_none) {
     bool rewritten = false;

@@ -30,7 +30,9 @@ namespace proxyproto::inherited_connections {
 // Called once by the library's constructor, after the environment was
 // captured, with main()'s environment. A process with none of LISTEN_FDS,
 // REMOTE_ADDR, TCPREMOTEIP, LIBPROXYPROTO_INETD and LIBPROXYPROTO_CONFIG
-// pays one walk of its environment and no system call. When a header gives
+// pays one walk of its environment and no system call; one with only
+// LIBPROXYPROTO_CONFIG, one getsockopt() unless its standard input is a
+// stream socket (the file's `inetd` key is then read). When a header gives
 // the client's address, REMOTE_ADDR/REMOTE_PORT and
 // TCPREMOTEIP/TCPREMOTEPORT, where present, are rewritten to it in place,
 // and TCPREMOTEHOST (the proxy's name) is removed, before the program

@@ -35,15 +35,15 @@ ssa_start() {
   for __try in 1 2 3 4 5; do
     __port=$(pp_free_port)
     pp_bg SSA_PID timeout 60 systemd-socket-activate -l "127.0.0.1:$__port" --accept \
-      "${opts[@]}" "$@" >"$PP_TMP/ssa.out" 2>"$PP_TMP/ssa.log"
-    if pp_wait_for_line "$PP_TMP/ssa.log" "^Listening on 127\.0\.0\.1:$__port" 5 "$SSA_PID"; then
+      "${opts[@]}" "$@" >"$PP_TMP/ssa.out" 2>"$PP_TMP/ssa.$__port.log"
+    if pp_wait_for_line "$PP_TMP/ssa.$__port.log" "^Listening on 127\.0\.0\.1:$__port" 5 "$SSA_PID"; then
       printf -v "$__pidvar" "%s" "$SSA_PID"
       printf -v "$__portvar" '%s' "$__port"
       return 0
     fi
     pp_stop "$SSA_PID"
   done
-  pp_fatal "systemd-socket-activate did not start: $(cat "$PP_TMP/ssa.log")"
+  pp_fatal "systemd-socket-activate did not start: $(cat "$PP_TMP/ssa.$__port.log")"
 }
 
 # client NAME PORT FORMAT [DELAY]: sends printf FORMAT (after DELAY seconds)
@@ -124,6 +124,13 @@ client inetdmark "$port" "${HEADER}hello\n"
 pp_expect_eq "LIBPROXYPROTO_INETD=1 marks it: the claimed client" \
   "$(field inetdmark peer)" 203.0.113.7:4321
 pp_stop "$spid"
+printf 'inetd = 1\n' >"$PP_TMP/inetd.conf"
+ssa_start spid port --inetd -E LD_PRELOAD="$PRELOAD" -E LIBPROXYPROTO_CONFIG="$PP_TMP/inetd.conf" \
+  -- "$REPORTER" 0
+client inetdkey "$port" "${HEADER}hello\n"
+pp_expect_eq "the configuration file's inetd key marks it: the claimed client" \
+  "$(field inetdkey peer)" 203.0.113.7:4321
+pp_stop "$spid"
 
 # A program whose standard input is a socket it connected itself: started
 # at once, the server's first line (which looks like a header) its own.
@@ -171,5 +178,5 @@ pp_expect_eq "tcpserver: TCPREMOTEHOST (the proxy's name) is gone" \
   "$(field tcpserver tcpremotehost)" -
 pp_expect_eq "tcpserver: the service reads the client's data" "$(field tcpserver data)" hello
 pp_stop "$tpid"
-[ "$PP_FAIL" -eq 0 ] || pp_dump "$PP_TMP/ssa.log" "$PP_TMP/tcpserver.log"
+[ "$PP_FAIL" -eq 0 ] || pp_dump "$PP_TMP"/ssa.*.log "$PP_TMP/tcpserver.log"
 pp_finish

@@ -78,5 +78,13 @@ int main(int argc, char **argv) {
     }
   }
   (void)!write(fd, report.data(), report.size());
+  // Read what the client sent after the line before closing: a close with
+  // unread data sends a reset, which may overtake the report.
+  shutdown(fd, SHUT_WR);
+  char sink[256];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 2000) <= 0 || read(fd, sink, sizeof sink) <= 0) break;
+  }
   return 0;
 }
