@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "core/inet_text.h"
 #include "runtime/real_calls.h"
 
 namespace proxyproto::passed_mailbox {
@@ -64,22 +65,17 @@ int64_t coarse_now_ns() noexcept {
 // "<directory>/libproxyproto-passed-1.<uid>" into path; false if too long.
 bool mailbox_path(uid_t uid, char *path, size_t capacity) noexcept {
   char digits[16];
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + uid % 10);
-    uid /= 10;
-  } while (uid != 0);
+  const size_t n = format_decimal(uid, digits, sizeof digits);
   const size_t dir_len = std::strlen(directory);
-  const size_t need = dir_len + 1 + sizeof file_prefix - 1 + n + 1;
-  if (need > capacity) return false;
+  if (n == 0 || dir_len + 1 + sizeof file_prefix - 1 + n + 1 > capacity) return false;
   char *p = path;
   std::memcpy(p, directory, dir_len);
   p += dir_len;
   *p++ = '/';
   std::memcpy(p, file_prefix, sizeof file_prefix - 1);
   p += sizeof file_prefix - 1;
-  while (n > 0) *p++ = digits[--n];
-  *p = '\0';
+  std::memcpy(p, digits, n);
+  p[n] = '\0';
   return true;
 }
 

@@ -64,6 +64,28 @@ ex_private_run_ok() {
 # shellcheck disable=SC2016 # expanded by sh
 EX_PRIVATE_RUN=(unshare -m sh -c 'mount --bind "$0" /run && exec "$@"')
 
+# ex_sshd_config FILE [LINE...]: an sshd configuration for a throwaway sshd
+# (a fresh host key beside FILE, no authentication that could succeed,
+# connections logged), with LINEs first (Port, ListenAddress).
+ex_sshd_config() {
+  local file=$1
+  shift
+  ssh-keygen -q -t ed25519 -N '' -f "$file.host_ed25519" >/dev/null
+  {
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+    cat <<CFG
+HostKey $file.host_ed25519
+PidFile none
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+AuthorizedKeysFile none
+LogLevel VERBOSE
+CFG
+  } >"$file"
+}
+
 # ex_start_haproxy BACKEND-PORT: HAProxy in front of 127.0.0.1:BACKEND-PORT
 # with send-proxy-v2 (tests/lib/haproxy.sh); HAPROXY_PORT gets its front
 # port, hpid its pid.

@@ -30,20 +30,8 @@ echo "# $(/usr/sbin/sshd -V 2>&1 | head -n1)"
 
 chmod 755 "$PP_TMP"
 mkdir -m 755 "$PP_TMP/run" "$PP_TMP/run/sshd"
-ssh-keygen -q -t ed25519 -N '' -f "$PP_TMP/host_ed25519" >/dev/null
 SSHD_PORT=$(pp_free_port)
-cat >"$PP_TMP/sshd_config" <<CFG
-Port $SSHD_PORT
-ListenAddress 127.0.0.1
-HostKey $PP_TMP/host_ed25519
-PidFile none
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-AuthorizedKeysFile none
-LogLevel VERBOSE
-CFG
+ex_sshd_config "$PP_TMP/sshd_config" "Port $SSHD_PORT" "ListenAddress 127.0.0.1"
 
 pp_bg spid timeout 120 "${EX_PRIVATE_RUN[@]}" "$PP_TMP/run" \
   env LD_PRELOAD="$LIBPROXYPROTO_SO${LD_PRELOAD:+:$LD_PRELOAD}" \

@@ -29,17 +29,7 @@ chmod 755 "$PP_TMP"
 mkdir -m 755 "$PP_TMP/run" "$PP_TMP/run/sshd"
 
 # ---- sshd -i, one per connection, as Debian's ssh.socket runs it ------------
-ssh-keygen -q -t ed25519 -N '' -f "$PP_TMP/host_ed25519" >/dev/null
-cat >"$PP_TMP/sshd_config" <<CFG
-HostKey $PP_TMP/host_ed25519
-PidFile none
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-AuthorizedKeysFile none
-LogLevel VERBOSE
-CFG
+ex_sshd_config "$PP_TMP/sshd_config"
 for try in 1 2 3 4 5; do
   port=$(pp_free_port)
   pp_bg spid timeout 60 "${EX_PRIVATE_RUN[@]}" "$PP_TMP/run" \

@@ -119,8 +119,10 @@ bool receive_fds(int channel, bool batch, int flags, std::vector<int> *out) {
   // enough to go on.
   const int n = recvmmsg(channel, msgs, slots, flags | MSG_WAITFORONE, nullptr);
   if (n < 0) die("recvmmsg");
+  // The end of the stream may follow the last messages in the same call:
+  // what came before it is still this call's.
   for (int i = 0; i < n; ++i) {
-    if (msgs[i].msg_len == 0) return false;
+    if (msgs[i].msg_len == 0) return !out->empty();
     collect(msgs[i].msg_hdr, out);
   }
   return n > 0;

@@ -69,6 +69,7 @@ run_pair() {
   pp_wait_exit "$rpid" 15 || pp_not_ok "$label: the receiver finished"
   pp_wait_exit "$spid" 15 || pp_not_ok "$label: the sender finished"
   echo "# $label: receiver:"; sed 's/^/#   /' "$PP_TMP/r.out"
+  [ ! -s "$PP_TMP/r.out.err" ] || sed "s/^/#   receiver: /" "$PP_TMP/r.out.err"
   [ ! -s "$PP_TMP/s.out.err" ] || sed 's/^/#   sender: /' "$PP_TMP/s.out.err"
 }
 
