@@ -537,12 +537,17 @@ def preload_figures(cfg):
             return callgrind_total(out)
         lib = {"LD_PRELOAD": cfg.lib}
         a, b = 1000, 11000
-        per = {}
+        per, msg = {}, {}
         for name, env in (("plain", None), ("lib", lib)):
             i1 = ir_of("oc-%s-%d" % (name, a), [cfg.preload_cost, "openclose", str(a)], env)
             i2 = ir_of("oc-%s-%d" % (name, b), [cfg.preload_cost, "openclose", str(b)], env)
             per[name] = (i2 - i1) / (b - a)
+            # sendmsg()+recvmsg() passing no descriptor (lib/passing/).
+            m1 = ir_of("msg-%s-%d" % (name, a), [cfg.preload_cost, "msg", str(a)], env)
+            m2 = ir_of("msg-%s-%d" % (name, b), [cfg.preload_cost, "msg", str(b)], env)
+            msg[name] = (m2 - m1) / (b - a)
         ir = {"openclose": (per["plain"], per["lib"]),
+              "msg": (msg["plain"], msg["lib"]),
               "true": (ir_of("true-plain", ["/bin/true"], bare=True),
                        ir_of("true-lib", ["/bin/true"], lib, bare=True))}
     calls = None
@@ -681,6 +686,9 @@ def report(cfg, timed, syscalls, instructions, preload):
     if ir:
         a, b = ir["openclose"]
         w("- instructions per open()+close(): %.0f without, %.0f with (%+.0f, ratio %.3f)" % (a, b, b - a, b / a))
+        a, b = ir["msg"]
+        w("- instructions per sendmsg()+recvmsg() pair passing no descriptor: %.0f without,"
+          " %.0f with (%+.0f)" % (a, b, b - a))
         a, b = ir["true"]
         w("- instructions of /bin/true from exec to exit (ld.so included; callgrind's own"
           " preloads load in both; environment PATH and LD_PRELOAD only): %d without,"
@@ -750,6 +758,11 @@ def report(cfg, timed, syscalls, instructions, preload):
             sum(calls[1].values()) - sum(calls[0].values()) if calls else None, 10, "calls")
     counted("open()+close() preloaded: extra instructions per cycle",
             round(ir["openclose"][1] - ir["openclose"][0]) if ir else None, 10, "Ir")
+    # The UDP reply check and two jumps were +29 before descriptors could be
+    # passed with their records; the passing check adds a load on sendmsg()
+    # and a test of the returned control length on recvmsg().
+    counted("sendmsg()+recvmsg() preloaded, no descriptor passed: extra instructions per pair",
+            round(ir["msg"][1] - ir["msg"][0]) if ir else None, 45, "Ir")
 
     w("")
     if cfg.quick:

@@ -12,6 +12,10 @@
  *   pp_preload_cost read N
  *       read() 64 bytes of /dev/zero N times (read() is interposed, for
  *       UDP sockets): the cost to a program with no UDP socket in scope.
+ *   pp_preload_cost msg N
+ *       sendmsg() one byte over an AF_UNIX socketpair and recvmsg() it with
+ *       a control buffer, N times, passing no descriptor: the cost of the
+ *       descriptor-passing check to a program that never passes one.
  *   pp_preload_cost syscall N
  *       the CPU time of one system call on this machine, for the floor of
  *       the per-connection cost: getppid() (entry and exit alone) and
@@ -135,6 +139,22 @@ static int read_many(long n) {
   return close(fd);
 }
 
+static int message_pairs(long n) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
+  char byte = 'x';
+  char control[64];
+  for (long i = 0; i < n; ++i) {
+    struct iovec iov = {&byte, 1};
+    struct msghdr out = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (sendmsg(sv[0], &out, 0) != 1) return 1;
+    struct msghdr in = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                        .msg_controllen = sizeof control};
+    if (recvmsg(sv[1], &in, 0) != 1) return 1;
+  }
+  return close(sv[0]) | close(sv[1]);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) goto usage;
   long n = atol(argv[2]);
@@ -147,6 +167,8 @@ int main(int argc, char **argv) {
     rc = spawn_many(n, argv[3], argc == 5 ? argv[4] : NULL);
   else if (strcmp(argv[1], "read") == 0 && argc == 3)
     rc = read_many(n);
+  else if (strcmp(argv[1], "msg") == 0 && argc == 3)
+    rc = message_pairs(n);
   else if (strcmp(argv[1], "syscall") == 0 && argc == 3)
     return syscall_cost(n);
   else
@@ -158,6 +180,6 @@ int main(int argc, char **argv) {
 usage:
   fprintf(stderr,
           "usage: pp_preload_cost openclose N | spawn N PROGRAM [LIBRARY] | "
-          "read N | syscall N\n");
+          "read N | msg N | syscall N\n");
   return 2;
 }

@@ -25,6 +25,15 @@ fi
 ex_private_run_ok
 REPORTER=$PP_INHERITED/inherited_reporter
 PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_SO")
+# The services get a fresh environment: the sanitizer build's variables
+# are passed on by name.
+SANITIZERS=()
+ENVS=()
+while read -r v; do
+  [ -z "$v" ] && continue
+  SANITIZERS+=(-E "$v")
+  ENVS+=("$v")
+done < <(pp_sanitizer_variables)
 chmod 755 "$PP_TMP"
 mkdir -m 755 "$PP_TMP/run" "$PP_TMP/run/sshd"
 
@@ -33,7 +42,7 @@ ex_sshd_config "$PP_TMP/sshd_config"
 for try in 1 2 3 4 5; do
   port=$(pp_free_port)
   pp_bg spid timeout 60 "${EX_PRIVATE_RUN[@]}" "$PP_TMP/run" \
-    systemd-socket-activate -l "127.0.0.1:$port" --accept --inetd \
+    systemd-socket-activate -l "127.0.0.1:$port" --accept --inetd "${SANITIZERS[@]}" \
     -E LD_PRELOAD="$PRELOAD" -E REMOTE_ADDR=127.0.0.1 -E REMOTE_PORT=1 \
     /usr/sbin/sshd -i -f "$PP_TMP/sshd_config" -E "$PP_TMP/sshd.log" \
     >"$PP_TMP/ssa.out" 2>"$PP_TMP/ssa.log"
@@ -60,8 +69,8 @@ pp_stop "$spid"
 started=0
 for try in 1 2 3 4 5; do
   port=$(pp_free_port)
-  printf '127.0.0.1:%s stream tcp nowait root /usr/bin/env env LD_PRELOAD=%s LIBPROXYPROTO_INETD=1 %s 0\n' \
-    "$port" "$PRELOAD" "$REPORTER" >"$PP_TMP/inetd.conf"
+  printf '127.0.0.1:%s stream tcp nowait root /usr/bin/env env %s LD_PRELOAD=%s LIBPROXYPROTO_INETD=1 %s 0\n' \
+    "$port" "${ENVS[*]}" "$PRELOAD" "$REPORTER" >"$PP_TMP/inetd.conf"
   pp_bg ipid timeout 60 "${EX_PRIVATE_RUN[@]}" "$PP_TMP/run" \
     "$(command -v inetd)" -d "$PP_TMP/inetd.conf" >"$PP_TMP/inetd.out" 2>"$PP_TMP/inetd.log"
   if pp_wait_for_line "$PP_TMP/inetd.log" "^ADD: 127\.0\.0\.1:$port " 5 "$ipid" &&

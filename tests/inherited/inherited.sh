@@ -22,6 +22,9 @@ require_openbsd_nc
 REPORTER=$PP_INHERITED/inherited_reporter
 [ -x "$REPORTER" ] || pp_fatal "$REPORTER not built"
 PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_SO")
+# systemd-socket-activate gives the service only the variables named with -E.
+SANITIZERS=()
+while read -r v; do [ -z "$v" ] || SANITIZERS+=(-E "$v"); done < <(pp_sanitizer_variables)
 HEADER='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
 
 # ssa_start VAR-PID VAR-PORT [systemd-socket-activate options] -- SERVICE...
@@ -35,7 +38,7 @@ ssa_start() {
   for __try in 1 2 3 4 5; do
     __port=$(pp_free_port)
     pp_bg SSA_PID timeout 60 systemd-socket-activate -l "127.0.0.1:$__port" --accept \
-      "${opts[@]}" "$@" >"$PP_TMP/ssa.out" 2>"$PP_TMP/ssa.$__port.log"
+      "${SANITIZERS[@]}" "${opts[@]}" "$@" >"$PP_TMP/ssa.out" 2>"$PP_TMP/ssa.$__port.log"
     if pp_wait_for_line "$PP_TMP/ssa.$__port.log" "^Listening on 127\.0\.0\.1:$__port" 5 "$SSA_PID"; then
       printf -v "$__pidvar" "%s" "$SSA_PID"
       printf -v "$__portvar" '%s' "$__port"

@@ -11,6 +11,18 @@ pp_preload_value() {
   printf '%s' "$1${LD_PRELOAD:+:$LD_PRELOAD}"
 }
 
+# pp_sanitizer_variables: the sanitizer build's variables that are set
+# (tests/fuzz/local.mk), one NAME=VALUE a line, for the tests whose
+# services start from a fresh environment (systemd-socket-activate -E,
+# Postfix's import_environment): without ASAN_OPTIONS, a service preloading
+# the library ahead of the ASan runtime refuses to start.
+pp_sanitizer_variables() {
+  local v
+  for v in ASAN_OPTIONS UBSAN_OPTIONS; do
+    [ -z "${!v:-}" ] || printf '%s=%s\n' "$v" "${!v}"
+  done
+}
+
 # pp_bg_preloaded VAR-PID LIBRARY LIFETIME OUTFILE [ENV=VALUE...] -- CMD...
 # Starts CMD in the background with LIBRARY preloaded and the given
 # environment, killed after LIFETIME seconds at the latest; stdout goes to

@@ -55,7 +55,7 @@ smtpd_client_connection_count_limit = 10
 maillog_file_prefixes = $dir
 maillog_file = $dir/maillog
 import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_PRELOAD
-  LIBPROXYPROTO_TIMEOUT LIBPROXYPROTO_ALLOW
+  LIBPROXYPROTO_TIMEOUT LIBPROXYPROTO_ALLOW ASAN_OPTIONS UBSAN_OPTIONS
 EOF_MAIN
   cat >"$dir/master.cf" <<EOF_MASTER
 127.0.0.1:$port inet n - n - - smtpd
