@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -183,9 +184,23 @@ START_TEST(a_slot_left_mid_write_is_skipped) {
 }
 END_TEST
 
+// Where the kernel has no SO_COOKIE (Linux before 4.12, and qemu-user,
+// which does not emulate it: the architectures stage runs these suites
+// there), cookie_of() says 0, so nothing is posted or found: a passed
+// descriptor then reports its real peer. Elsewhere each socket has its own.
 START_TEST(a_cookie_is_a_sockets_alone) {
   int fds[2];
   pp_engine::unix_pair(fds);
+  uint64_t raw = 0;
+  socklen_t raw_len = sizeof raw;
+  if (getsockopt(fds[0], SOL_SOCKET, SO_COOKIE, &raw, &raw_len) != 0) {
+    ck_assert(errno == EINVAL || errno == ENOPROTOOPT);
+    ck_assert_uint_eq(passed_mailbox::cookie_of(fds[0]), 0);
+    ck_assert_uint_eq(passed_mailbox::cookie_of(fds[1]), 0);
+    passed_mailbox::record r{};
+    ck_assert(!passed_mailbox::find(0, &r));
+    return;
+  }
   const uint64_t a = passed_mailbox::cookie_of(fds[0]);
   const uint64_t b = passed_mailbox::cookie_of(fds[1]);
   ck_assert_uint_ne(a, 0);
