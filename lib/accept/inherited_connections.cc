@@ -30,7 +30,7 @@ namespace proxyproto::inherited_connections {
 namespace {
 
 // At most this many LISTEN_FDS descriptors are looked at.
-constexpr unsigned max_listen_fds = 64;
+constexpr long max_listen_fds = 64;
 constexpr int listen_fds_start = 3;  // SD_LISTEN_FDS_START
 // A stream whose kind ignores SO_RCVLOWAT (AF_UNIX) is looked at again this
 // often while its header is incomplete.
@@ -320,8 +320,7 @@ void read_at_load(char **environment) noexcept {
         rewritten = true;
       }
     }
-    const long count = listen_fds < static_cast<long>(max_listen_fds) ? listen_fds
-                                                                      : max_listen_fds;
+    const long count = listen_fds < max_listen_fds ? listen_fds : max_listen_fds;
     for (long i = 0; i < count; ++i) {
       if (settle(listen_fds_start + static_cast<int>(i), config, &client) && !rewritten &&
           m.per_connection) {
