@@ -51,10 +51,12 @@ constinit const char *directory = "/dev/shm";
 constinit std::atomic<layout *> writable_box{nullptr};  // this user's, to post
 constinit std::atomic<layout *> own_box{nullptr};       // this user's, to read
 constinit std::atomic<layout *> root_box{nullptr};      // root's, to read
-// A mailbox not there yet is looked for again at most this often.
+// A mailbox this process cannot create or use (a squatted name, no
+// /dev/shm) is tried again at most this often. A mailbox to read is looked
+// for at every receive until it is there: a record may arrive in the very
+// next message.
 constexpr int64_t retry_ns = 1000000000;
-constinit std::atomic<int64_t> next_try_own{0};
-constinit std::atomic<int64_t> next_try_root{0};
+constinit std::atomic<int64_t> next_try_writable{0};
 
 int64_t coarse_now_ns() noexcept {
   timespec ts;
@@ -112,18 +114,16 @@ layout *map_mailbox(uid_t uid, bool writable) noexcept {
   return box;
 }
 
-// The mapping in `cache`, mapped now if it is not yet (and was not looked
-// for within retry_ns, when `next_try` is given). Two threads may map it at
+// The mapping in `cache`, mapped now if it is not yet (and, with
+// `next_try`, was not tried within retry_ns). Two threads may map it at
 // once: one mapping is kept, the other unmapped.
 layout *mailbox(std::atomic<layout *> &cache, uid_t uid, bool writable,
                 std::atomic<int64_t> *next_try) noexcept {
   layout *box = cache.load(std::memory_order_acquire);
   if (box != nullptr) return box;
-  int64_t now = 0;
-  if (next_try != nullptr) {
-    now = coarse_now_ns();
-    if (now < next_try->load(std::memory_order_relaxed)) return nullptr;
-  }
+  const int64_t now = next_try != nullptr ? coarse_now_ns() : 0;
+  if (next_try != nullptr && now < next_try->load(std::memory_order_relaxed))
+    return nullptr;
   box = map_mailbox(uid, writable);
   if (box == nullptr) {
     if (next_try != nullptr) next_try->store(now + retry_ns, std::memory_order_relaxed);
@@ -209,7 +209,7 @@ bool post(uint64_t cookie, const record &r) noexcept {
   if (cookie == 0 || !plausible_length(r.peer_len, false) ||
       !plausible_length(r.destination_len, true))
     return false;
-  layout *box = mailbox(writable_box, geteuid(), true, nullptr);
+  layout *box = mailbox(writable_box, geteuid(), true, &next_try_writable);
   if (box == nullptr) return false;
   // The cookie's own slot if it is there already, else an empty one, else
   // the oldest post of the neighbourhood: a slot is needed only until the
@@ -253,10 +253,10 @@ bool post(uint64_t cookie, const record &r) noexcept {
 bool find(uint64_t cookie, record *r) noexcept {
   if (cookie == 0) return false;
   const uid_t me = geteuid();
-  if (const layout *box = mailbox(own_box, me, false, &next_try_own))
+  if (const layout *box = mailbox(own_box, me, false, nullptr))
     if (find_in(box, cookie, r)) return true;
   if (me == 0) return false;  // root's own mailbox was the one just read
-  const layout *box = mailbox(root_box, 0, false, &next_try_root);
+  const layout *box = mailbox(root_box, 0, false, nullptr);
   return box != nullptr && find_in(box, cookie, r);
 }
 

@@ -78,6 +78,18 @@ START_TEST(a_posted_record_is_found_by_its_cookie_only) {
 }
 END_TEST
 
+// A receiver that looked before any mailbox existed (its first descriptor
+// had no record) finds the very next post: a missing mailbox is looked for
+// again at every receive.
+START_TEST(a_mailbox_created_after_a_first_look_is_found_at_once) {
+  fresh_directory();
+  passed_mailbox::record got{};
+  ck_assert(!passed_mailbox::find(31, &got));
+  ck_assert(passed_mailbox::post(31, claim("203.0.113.31", 31)));
+  ck_assert(passed_mailbox::find(31, &got));
+}
+END_TEST
+
 START_TEST(nothing_is_posted_without_a_cookie_or_with_a_bad_length) {
   fresh_directory();
   passed_mailbox::record r = claim("203.0.113.7", 4321);
@@ -223,6 +235,7 @@ Suite *make_passed_mailbox_suite(void) {
   TCase *tc = tcase_create("mailbox");
   tcase_add_checked_fixture(tc, nullptr, remove_directory);
   tcase_add_test(tc, a_posted_record_is_found_by_its_cookie_only);
+  tcase_add_test(tc, a_mailbox_created_after_a_first_look_is_found_at_once);
   tcase_add_test(tc, nothing_is_posted_without_a_cookie_or_with_a_bad_length);
   tcase_add_test(tc, the_mailbox_is_private_to_its_user);
   tcase_add_test(tc, a_mailbox_others_may_write_is_not_believed);
