@@ -157,7 +157,10 @@ int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
   if (auto *fn = next_select.get())
     return fn(nfds, readfds, writefds, exceptfds, timeout);
   timespec ts{};
-  if (timeout != nullptr) ts = timespec{timeout->tv_sec, timeout->tv_usec * 1000L};
+  if (timeout != nullptr) {
+    ts.tv_sec = timeout->tv_sec;
+    ts.tv_nsec = static_cast<decltype(ts.tv_nsec)>(timeout->tv_usec * 1000);
+  }
   const int rc = as_int(syscall(sys_pselect6, nfds, readfds, writefds, exceptfds,
                                 timeout ? &ts : nullptr, nullptr));
   // select() reports the time left, as the C library's does on Linux.
@@ -219,6 +222,18 @@ unsigned long getauxval(unsigned long type, unsigned long missing) noexcept {
 void closefrom(int lowest) noexcept {
   if (auto *fn = next_closefrom.get()) return fn(lowest);
   syscall(SYS_close_range, lowest < 0 ? 0u : static_cast<unsigned>(lowest), ~0u, 0);
+}
+
+}  // namespace proxyproto::real
+
+namespace proxyproto::real {
+
+int timerfd_settime(int fd, int flags, const itimerspec *spec) noexcept {
+#if defined(__USE_TIME_BITS64) && defined(SYS_timerfd_settime64)
+  return as_int(syscall(SYS_timerfd_settime64, fd, flags, spec, nullptr));
+#else
+  return as_int(syscall(SYS_timerfd_settime, fd, flags, spec, nullptr));
+#endif
 }
 
 }  // namespace proxyproto::real
