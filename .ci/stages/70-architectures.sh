@@ -108,30 +108,26 @@ tar -xJf "$top/$tarball" -C "$work"
 [ "$had_tarball" = yes ] || rm -f "$top/$tarball"
 src=$work/libproxyproto-$version
 
-# cancel_is_emulated ARCH BUILD: whether qemu-user itself loses the
-# cancellation of a thread blocked in accept() called from a preloaded
-# library. qemu-arm does (measured: a five-line C library built with
-# -fexceptions fails tests/abi/cancel.sh's program the same way, while the
-# program alone passes): there, and only there, cancel.sh's failure is the
-# emulator's, and reported as such.
+# cancel_is_emulated ARCH BUILD OUTPUT: whether cancel.sh failed only in
+# its "plain" case (a thread blocked in the kernel's accept4, which the
+# library calls) because this machine loses the cancellation of any thread
+# blocked in the C library's accept4(), library or not. Measured under
+# qemu-arm (Debian 12, armhf): cancel.sh's own program, changed to call
+# accept4() itself and run without any library, skips its destructor too,
+# while with accept() it runs it. The same program is the probe here; the
+# failure is let go on an architecture where, and only where, it fails.
 cancel_is_emulated() {
-  local arch=$1 build=$2 probe=$work/cancel-probe-$1
+  local arch=$1 build=$2 output=$3 probe=$work/cancel-probe-$1
   [ "$arch" = i386 ] && return 1
+  # Only the plain case may have failed.
+  grep '^not ok' <<<"$output" | grep -qv '(plain)' && return 1
   mkdir -p "$probe"
-  cat >"$probe/probe.c" <<'EOF'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <sys/socket.h>
-typedef int accept_fn(int, struct sockaddr *, socklen_t *);
-int accept(int fd, struct sockaddr *a, socklen_t *l) {
-  accept_fn *real = (accept_fn *)dlsym(RTLD_NEXT, "accept");
-  return real(fd, a, l);
-}
-EOF
-  "$(triplet "$arch")-gcc" -O2 -fPIC -shared -fexceptions -o "$probe/probe.so" \
-    "$probe/probe.c" -ldl || return 1
-  ! env LD_PRELOAD="$probe/probe.so" timeout 30 "$build/tests/abi/cancel_accept" \
-    2>/dev/null | grep -q 'destructor ran'
+  sed 's/accept(listener, nullptr, nullptr)/accept4(listener, nullptr, nullptr, 0)/' \
+    "$src/tests/abi/cancel_accept.cc" >"$probe/accept4.cc"
+  grep -q 'accept4(listener' "$probe/accept4.cc" || return 1
+  "$(triplet "$arch")-g++" -O2 -D_GNU_SOURCE -o "$probe/accept4" "$probe/accept4.cc" \
+    -lpthread || return 1
+  ! timeout 30 "$probe/accept4" 2>/dev/null | grep -q 'destructor ran'
 }
 
 # run_abi ARCH BUILD: the abi scripts against the build's libraries.
@@ -144,8 +140,8 @@ run_abi() {
       PP_BUILDDIR="$build" PP_SRCDIR="$src" PP_HELPERS="$build/tests/helpers" \
       bash "$src/tests/abi/$t.sh" 2>&1) && echo "   $arch abi $t: $(tail -n 1 <<<"$out")" || {
       sed 's/^/     /' <<<"$out"
-      if [ "$t" = cancel ] && cancel_is_emulated "$arch" "$build"; then
-        echo "   $arch abi $t: fails under qemu-user for any preloaded library (see cancel_is_emulated): not counted"
+      if [ "$t" = cancel ] && cancel_is_emulated "$arch" "$build" "$out"; then
+        echo "   $arch abi $t: plain case not counted: here a program alone loses the cancellation in accept4() (see cancel_is_emulated)"
         emulated_cancel+=("$arch")
       else
         echo "   $arch abi $t: FAILED"
@@ -248,7 +244,7 @@ for arch in "${arches[@]}"; do
   printf '   %-8s %s\n' "$arch" "${table[$arch]:-not built}"
 done
 [ "${#emulated_cancel[@]}" -eq 0 ] ||
-  echo "   cancel.sh not counted (qemu-user loses the cancellation): ${emulated_cancel[*]}"
+  echo "   cancel.sh's plain case not counted (accept4() loses cancellation here without the library too): ${emulated_cancel[*]}"
 if [ "${#failures[@]}" -gt 0 ]; then
   printf '70-architectures: failed: %s\n' "${failures[@]}" >&2
   exit 1
