@@ -72,7 +72,8 @@ multi=()
 for arch in "${arches[@]}"; do
   triplet "$arch" >/dev/null
   $SUDO dpkg --add-architecture "$arch"
-  has_check "$arch" && multi+=("check:$arch" "libstdc++6:$arch")
+  # libatomic1: where configure finds the atomics need it (armel).
+  has_check "$arch" && multi+=("check:$arch" "libstdc++6:$arch" "libatomic1:$arch")
 done
 for arch in "${arches[@]}"; do
   [ "$arch" = i386 ] && multi+=(libbsd0:i386 libpython3.11-stdlib:i386
