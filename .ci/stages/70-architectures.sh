@@ -117,11 +117,15 @@ src=$work/libproxyproto-$version
 # accept4() itself and run without any library, skips its destructor too,
 # while with accept() it runs it. The same program is the probe here; the
 # failure is let go on an architecture where, and only where, it fails.
+# Under qemu-ppc64le even cancel.sh's control (accept() without the
+# library) loses it: there the control's failure is the proof.
 cancel_is_emulated() {
   local arch=$1 build=$2 output=$3 probe=$work/cancel-probe-$1
   [ "$arch" = i386 ] && return 1
-  # Only the plain case may have failed.
-  grep '^not ok' <<<"$output" | grep -qv '(plain)' && return 1
+  # Only the plain case (and the control) may have failed.
+  grep '^not ok' <<<"$output" | grep -v '(plain)' |
+    grep -qv 'without the library' && return 1
+  grep '^not ok' <<<"$output" | grep -q 'without the library' && return 0
   mkdir -p "$probe"
   sed 's/accept(listener, nullptr, nullptr)/accept4(listener, nullptr, nullptr, 0)/' \
     "$src/tests/abi/cancel_accept.cc" >"$probe/accept4.cc"
