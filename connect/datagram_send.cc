@@ -19,7 +19,9 @@
 #include "runtime/environment.h"
 #include "runtime/export.h"
 #include "runtime/log.h"
+#include "runtime/next_symbol.h"
 #include "runtime/real_datagram_calls.h"
+#include "runtime/time_layouts.h"
 
 namespace proxyproto {
 
@@ -221,3 +223,43 @@ PROXYPROTO_EXPORT int sendmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags) 
 }
 
 }  // extern "C"
+
+// sendmsg and sendmmsg under glibc's other name, where it has two: the old
+// one and __sendmsg64 on a target whose time_t was 32 bits
+// (runtime/time_layouts.h). The definitions above have the name of the
+// layout this library is compiled with; a program built with the other
+// calls these, which pass its message on unchanged.
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+namespace {
+using sendmsg_fn = ssize_t(int, const msghdr *, int);
+using sendmmsg_fn = int(int, mmsghdr *, unsigned, int);
+constinit proxyproto::real::next_symbol<sendmsg_fn> other_sendmsg{
+    PP_OTHER_TIME_NAME("sendmsg", "__sendmsg64")};
+constinit proxyproto::real::next_symbol<sendmmsg_fn> other_sendmmsg{
+    PP_OTHER_TIME_NAME("sendmmsg", "__sendmmsg64")};
+}  // namespace
+
+extern "C" {
+
+PROXYPROTO_EXPORT ssize_t pp_other_sendmsg(int fd, const msghdr *msg, int flags)
+    __asm__(PP_OTHER_TIME_NAME("sendmsg", "__sendmsg64"));
+PROXYPROTO_EXPORT int pp_other_sendmmsg(int fd, mmsghdr *msgs, unsigned vlen,
+                                        int flags)
+    __asm__(PP_OTHER_TIME_NAME("sendmmsg", "__sendmmsg64"));
+
+ssize_t pp_other_sendmsg(int fd, const msghdr *msg, int flags) {
+  if (const auto *config = datagram_settings(fd))
+    return proxyproto::sendmsg_with_header(*config, fd, msg, flags);
+  if (auto *fn = other_sendmsg.get()) return fn(fd, msg, flags);
+  return proxyproto::real::sendmsg(fd, msg, flags);
+}
+
+int pp_other_sendmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags) {
+  if (const auto *config = datagram_settings(fd))
+    return proxyproto::sendmmsg_with_header(*config, fd, msgs, vlen, flags);
+  if (auto *fn = other_sendmmsg.get()) return fn(fd, msgs, vlen, flags);
+  return proxyproto::real::sendmmsg(fd, msgs, vlen, flags);
+}
+
+}  // extern "C"
+#endif

@@ -113,7 +113,7 @@ void arm(int listener, int64_t at_ms) noexcept {
     spec.it_value.tv_sec = static_cast<time_t>(at / 1000);
     spec.it_value.tv_nsec = static_cast<long>((at % 1000) * 1000000);
   }
-  if (syscall(SYS_timerfd_settime, e->timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr) == 0)
+  if (real::timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &spec) == 0)
     e->armed_ms = at_ms;
 }
 

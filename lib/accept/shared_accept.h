@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <type_traits>
 
 namespace proxyproto::shared_accept {
 
@@ -31,11 +32,20 @@ namespace detail {
 // calls of accept_once() begun so far and those in progress share one word,
 // so that one load sees both: begun in the high half (compared only for a
 // change, so its wrapping is harmless), in progress in the low half.
-inline constexpr uint64_t one_begun = uint64_t{1} << 32;
-inline constexpr uint64_t in_progress_mask = one_begun - 1;
+//
+// The page is shared between processes, so every atomic in it must be lock
+// free: a lock-based atomic (libatomic's) takes a lock of the process, not
+// of the page. The word is 64 bits where those are lock-free, else 32 (16
+// and 16: armv5, whose 64-bit atomics are libatomic's). Where even 32-bit
+// atomics may not be lock-free, prepare() maps no page (see there).
+using activity_word =
+    std::conditional_t<std::atomic<uint64_t>::is_always_lock_free, uint64_t, uint32_t>;
+inline constexpr unsigned half_bits = sizeof(activity_word) * 4;
+inline constexpr activity_word one_begun = activity_word{1} << half_bits;
+inline constexpr activity_word in_progress_mask = one_begun - 1;
 struct counters {
   std::atomic<uint32_t> lock;
-  std::atomic<uint64_t> activity;
+  std::atomic<activity_word> activity;
 };
 extern constinit std::atomic<counters *> page;
 }  // namespace detail
@@ -43,7 +53,7 @@ extern constinit std::atomic<counters *> page;
 void prepare() noexcept;
 
 struct snapshot {
-  uint64_t activity = 0;  // the shared word before the call (0: no page)
+  detail::activity_word activity = 0;  // the shared word before the call (0: no page)
 };
 inline snapshot before_accept() noexcept {
   const detail::counters *p = detail::page.load(std::memory_order_acquire);

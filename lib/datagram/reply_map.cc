@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 
@@ -88,26 +89,37 @@ bool ready() noexcept {
   return s == on;
 }
 
+// The fields are copied out byte-wise, not read through a sockaddr_in
+// pointer: `sa` is only as aligned as a sockaddr (2 bytes), and targets
+// that trap on unaligned loads (armel, and -Wcast-align there) would see
+// a 4-byte read of a 2-byte-aligned address.
+template <typename T>
+T field_at(const sockaddr *sa, size_t offset) noexcept {
+  T v;
+  std::memcpy(&v, reinterpret_cast<const unsigned char *>(sa) + offset, sizeof v);
+  return v;
+}
+
 bool key_of(const sockaddr *sa, socklen_t len, client_key *key) noexcept {
   if (sa == nullptr) return false;
   if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
-    const auto *sin = reinterpret_cast<const sockaddr_in *>(sa);
-    uint32_t address;
-    std::memcpy(&address, &sin->sin_addr, 4);
-    key->w[0] = 4 | uint64_t{sin->sin_port} << 16 | uint64_t{address} << 32;
+    const auto port = field_at<in_port_t>(sa, offsetof(sockaddr_in, sin_port));
+    const auto address = field_at<uint32_t>(sa, offsetof(sockaddr_in, sin_addr));
+    key->w[0] = 4 | uint64_t{port} << 16 | uint64_t{address} << 32;
     key->w[1] = 0;
     key->w[2] = 0;
     return true;
   }
   if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
-    const auto *sin6 = reinterpret_cast<const sockaddr_in6 *>(sa);
+    const auto port = field_at<in_port_t>(sa, offsetof(sockaddr_in6, sin6_port));
+    const auto *addr = reinterpret_cast<const unsigned char *>(sa) +
+                       offsetof(sockaddr_in6, sin6_addr);
     uint32_t head;
-    std::memcpy(&head, sin6->sin6_addr.s6_addr, 4);
-    key->w[0] = 6 | uint64_t{sin6->sin6_port} << 16 | uint64_t{head} << 32;
-    std::memcpy(&key->w[1], sin6->sin6_addr.s6_addr + 4, 8);
-    std::memcpy(&key->w[2], sin6->sin6_addr.s6_addr + 8, 4);
-    std::memcpy(reinterpret_cast<uint8_t *>(&key->w[2]) + 4,
-                sin6->sin6_addr.s6_addr + 12, 4);
+    std::memcpy(&head, addr, 4);
+    key->w[0] = 6 | uint64_t{port} << 16 | uint64_t{head} << 32;
+    std::memcpy(&key->w[1], addr + 4, 8);
+    std::memcpy(&key->w[2], addr + 8, 4);
+    std::memcpy(reinterpret_cast<uint8_t *>(&key->w[2]) + 4, addr + 12, 4);
     return true;
   }
   return false;

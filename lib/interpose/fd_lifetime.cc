@@ -35,7 +35,7 @@ __attribute__((noinline)) void forget_other_records(int fd) noexcept {
 
 // close() of a descriptor with more than an address record, or one the
 // readiness table knows (a listener, an epoll set): out of line too.
-__attribute__((noinline)) int close_with_other_records(int fd, uint8_t kinds) noexcept {
+__attribute__((noinline)) int close_with_other_records(int fd, uint32_t kinds) noexcept {
   if (kinds & proxyproto::records::other_kinds) forget_other_records(fd);
   proxyproto::readiness::forget(fd);
   return proxyproto::real::close(fd);
@@ -46,7 +46,7 @@ __attribute__((noinline)) int close_with_other_records(int fd, uint8_t kinds) no
 // are looked at inline, and every call out of here is a jump, so that the
 // usual close() (an accepted connection's) has no frame of its own.
 __attribute__((always_inline)) inline int close_with_records(int fd,
-                                                             uint8_t kinds) noexcept {
+                                                             uint32_t kinds) noexcept {
   if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);
   if ((kinds & proxyproto::records::other_kinds) || proxyproto::readiness::may_know(fd))
       [[unlikely]]
@@ -82,7 +82,7 @@ void copy_records(int from, int to, bool replaced) noexcept {
 extern "C" {
 
 PROXYPROTO_EXPORT int close(int fd) {
-  const uint8_t kinds = proxyproto::records::kinds();
+  const uint32_t kinds = proxyproto::records::kinds();
   if (kinds != 0) [[unlikely]] return close_with_records(fd, kinds);
   return proxyproto::real::close(fd);
 }

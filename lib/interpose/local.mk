@@ -13,4 +13,5 @@ lib_libproxyproto_la_SOURCES += \
 	lib/interpose/recv.cc \
 	lib/interpose/send.cc \
 	lib/interpose/epoll.cc \
-	lib/interpose/wait.cc
+	lib/interpose/wait.cc \
+	lib/interpose/time64.cc

@@ -26,9 +26,12 @@ inline constexpr uint8_t address_kind = 1;   // peer_addresses
 inline constexpr uint8_t listener_kind = 2;  // a listener marked (readiness)
 inline constexpr uint8_t other_kinds = 4;    // pending pool, kept headers, UDP
 
-inline constinit std::atomic<uint8_t> recorded{0};
+// A full word, not a byte: a read-modify-write of a byte is a call into
+// libatomic on some targets (riscv64 with gcc 12), and a word costs the
+// loads of close() nothing more.
+inline constinit std::atomic<uint32_t> recorded{0};
 
-inline uint8_t kinds() noexcept { return recorded.load(std::memory_order_relaxed); }
+inline uint32_t kinds() noexcept { return recorded.load(std::memory_order_relaxed); }
 
 inline bool anything() noexcept { return kinds() != 0; }
 

@@ -71,35 +71,34 @@ void end_write(entry *e) noexcept {
   e->sequence.fetch_add(1, std::memory_order_release);
 }
 
-// The i-th of the four words of a sockaddr of at most 28 bytes.
-inline uint64_t word_of(const void *addr, size_t i) noexcept {
-  uint64_t w;
-  std::memcpy(&w, static_cast<const unsigned char *>(addr) + 8 * i, sizeof w);
+// The i-th word of a sockaddr of at most 28 bytes.
+inline detail::word word_of(const void *addr, size_t i) noexcept {
+  detail::word w;
+  std::memcpy(&w, static_cast<const unsigned char *>(addr) + sizeof w * i, sizeof w);
   return w;
 }
 
-// All four words, whatever `length` says (a fixed-size copy is four moves;
-// a sockaddr_storage always has them): lookup() hands out only `length`
-// bytes. Written out, and read from `addr` only once the entry is held: a
-// loop here is not unrolled, and a copy taken before begin_write() goes
-// through the stack.
+// All the words, whatever `length` says (a fixed-size copy is four moves on
+// a 64-bit target; a sockaddr_storage always has them): lookup() hands out
+// only `length` bytes. Unrolled, and read from `addr` only once the entry
+// is held: a loop left as a loop costs a counter, and a copy taken before
+// begin_write() goes through the stack.
 void write_entry(entry *e, const sockaddr_storage &addr, uint32_t length) noexcept {
   begin_write(e);
-  e->words[0].store(word_of(&addr, 0), std::memory_order_relaxed);
-  e->words[1].store(word_of(&addr, 1), std::memory_order_relaxed);
-  e->words[2].store(word_of(&addr, 2), std::memory_order_relaxed);
-  e->words[3].store(word_of(&addr, 3), std::memory_order_relaxed);
+#pragma GCC unroll 8
+  for (size_t i = 0; i < detail::word_count; ++i)
+    e->words[i].store(word_of(&addr, i), std::memory_order_relaxed);
   e->length.store(length, std::memory_order_relaxed);
   end_write(e);
 }
 
 // Copies an entry consistently; returns its length (0: no record).
-uint32_t read_entry(const entry *e, uint64_t (&words)[4]) noexcept {
+uint32_t read_entry(const entry *e, detail::word (&words)[detail::word_count]) noexcept {
   for (;;) {
     const uint32_t before = e->sequence.load(std::memory_order_acquire);
     if (before & 1u) continue;
     const uint32_t length = e->length.load(std::memory_order_relaxed);
-    for (size_t i = 0; i < 4; ++i)
+    for (size_t i = 0; i < detail::word_count; ++i)
       words[i] = e->words[i].load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (e->sequence.load(std::memory_order_relaxed) == before) return length;
@@ -154,7 +153,7 @@ bool lookup(int fd, sockaddr_storage *addr, socklen_t *len) noexcept {
   if (e == nullptr) return false;
   // Most descriptors never had a record: answer without the retry loop.
   if (plainly_empty(e)) return false;
-  uint64_t words[4];
+  detail::word words[detail::word_count];
   const uint32_t length = read_entry(e, words);
   if (length == 0) return false;
   std::memset(addr, 0, sizeof *addr);

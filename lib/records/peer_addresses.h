@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "records/descriptor_table.h"
@@ -12,11 +13,16 @@
 namespace proxyproto::peer_addresses {
 
 namespace detail {
+// The sockaddr is kept in pointer-sized words: an atomic of that size is a
+// plain load or store on every target, where a 64-bit one is a call into
+// libatomic on some 32-bit ones (armv5).
+using word = uintptr_t;
+inline constexpr size_t word_count = 32 / sizeof(word);
 // One record; its protocol is described in peer_addresses.cc.
 struct entry {
-  std::atomic<uint32_t> sequence;  // odd while being written
-  std::atomic<uint32_t> length;    // sockaddr length; 0 = no record
-  std::atomic<uint64_t> words[4];  // the sockaddr (at most 28 bytes)
+  std::atomic<uint32_t> sequence;          // odd while being written
+  std::atomic<uint32_t> length;            // sockaddr length; 0 = no record
+  std::atomic<word> words[word_count];     // the sockaddr (at most 28 bytes)
 };
 extern constinit descriptor_table<entry> table;
 

@@ -9,6 +9,7 @@ lib_libproxyproto_runtime_la_SOURCES = \
 	lib/runtime/mutex_guard.h \
 	lib/runtime/real_datagram_calls.h \
 	lib/runtime/real_datagram_calls.cc \
+	lib/runtime/time_layouts.h \
 	lib/runtime/log.h \
 	lib/runtime/log.cc \
 	lib/runtime/environment.h \

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "runtime/next_symbol.h"
+#include "runtime/time_layouts.h"
 
 namespace proxyproto::real {
 
@@ -110,9 +111,24 @@ using pselect_fn = int(int, fd_set *, fd_set *, fd_set *, const timespec *,
                        const sigset_t *);
 constinit next_symbol<listen_fn> next_listen{"listen"};
 constinit next_symbol<poll_fn> next_poll{"poll"};
-constinit next_symbol<ppoll_fn> next_ppoll{"ppoll"};
-constinit next_symbol<select_fn> next_select{"select"};
-constinit next_symbol<pselect_fn> next_pselect{"pselect"};
+// The functions that take this library's timespec and timeval (see
+// runtime/time_layouts.h).
+constinit next_symbol<ppoll_fn> next_ppoll{PP_NATIVE_TIME_NAME("ppoll", "__ppoll64")};
+constinit next_symbol<select_fn> next_select{PP_NATIVE_TIME_NAME("select", "__select64")};
+constinit next_symbol<pselect_fn> next_pselect{PP_NATIVE_TIME_NAME("pselect", "__pselect64")};
+
+// The kernel's sigset_t, not glibc's (128 bytes): 8 bytes, 16 on MIPS.
+constexpr size_t kernel_sigset_size = (_NSIG - 1) / 8;
+
+// The system calls that take this library's timespec: on a target whose
+// time_t was 32 bits, the *_time64 ones when it is built with 64 bits.
+#if defined(__USE_TIME_BITS64) && defined(SYS_ppoll_time64)
+constexpr long sys_ppoll = SYS_ppoll_time64;
+constexpr long sys_pselect6 = SYS_pselect6_time64;
+#else
+constexpr long sys_ppoll = SYS_ppoll;
+constexpr long sys_pselect6 = SYS_pselect6;
+#endif
 }  // namespace
 
 int listen(int fd, int backlog) noexcept {
@@ -123,8 +139,8 @@ int listen(int fd, int backlog) noexcept {
 int poll(pollfd *fds, nfds_t nfds, int timeout) noexcept {
   if (auto *fn = next_poll.get()) return fn(fds, nfds, timeout);
   timespec ts{timeout / 1000, (timeout % 1000) * 1000000L};
-  return as_int(syscall(SYS_ppoll, fds, nfds, timeout < 0 ? nullptr : &ts,
-                        nullptr, sizeof(sigset_t)));
+  return as_int(syscall(sys_ppoll, fds, nfds, timeout < 0 ? nullptr : &ts,
+                        nullptr, kernel_sigset_size));
 }
 
 int ppoll(pollfd *fds, nfds_t nfds, const timespec *timeout,
@@ -132,8 +148,8 @@ int ppoll(pollfd *fds, nfds_t nfds, const timespec *timeout,
   if (auto *fn = next_ppoll.get()) return fn(fds, nfds, timeout, sigmask);
   timespec copy{};
   if (timeout != nullptr) copy = *timeout;  // the kernel writes it back
-  return as_int(syscall(SYS_ppoll, fds, nfds, timeout ? &copy : nullptr,
-                        sigmask, 8));
+  return as_int(syscall(sys_ppoll, fds, nfds, timeout ? &copy : nullptr,
+                        sigmask, kernel_sigset_size));
 }
 
 int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
@@ -141,9 +157,16 @@ int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
   if (auto *fn = next_select.get())
     return fn(nfds, readfds, writefds, exceptfds, timeout);
   timespec ts{};
-  if (timeout != nullptr) ts = timespec{timeout->tv_sec, timeout->tv_usec * 1000L};
-  return as_int(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds,
-                        timeout ? &ts : nullptr, nullptr));
+  if (timeout != nullptr) {
+    ts.tv_sec = timeout->tv_sec;
+    ts.tv_nsec = static_cast<decltype(ts.tv_nsec)>(timeout->tv_usec * 1000);
+  }
+  const int rc = as_int(syscall(sys_pselect6, nfds, readfds, writefds, exceptfds,
+                                timeout ? &ts : nullptr, nullptr));
+  // select() reports the time left, as the C library's does on Linux.
+  if (timeout != nullptr)
+    *timeout = timeval{ts.tv_sec, static_cast<decltype(timeout->tv_usec)>(ts.tv_nsec / 1000)};
+  return rc;
 }
 
 int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
@@ -155,8 +178,8 @@ int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
   struct {
     const sigset_t *set;
     size_t size;
-  } mask{sigmask, 8};
-  return as_int(syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds,
+  } mask{sigmask, kernel_sigset_size};
+  return as_int(syscall(sys_pselect6, nfds, readfds, writefds, exceptfds,
                         timeout ? &copy : nullptr, sigmask ? &mask : nullptr));
 }
 
@@ -167,7 +190,18 @@ namespace proxyproto::real {
 namespace {
 using fstat_fn = int(int, struct stat *);
 using getauxval_fn = unsigned long(unsigned long);
-constinit next_symbol<fstat_fn> libc_fstat{"fstat", false};
+// The fstat that fills this library's struct stat: glibc's headers map the
+// name to fstat64 with a 64-bit off_t on a 32-bit target, and to
+// __fstat64_time64 with a 64-bit time_t there too. "fstat" alone would be
+// the 32-bit layout, and st_ino would be read from the wrong place.
+#if defined(__USE_TIME_BITS64)
+constexpr const char fstat_name[] = "__fstat64_time64";
+#elif defined(__USE_FILE_OFFSET64)
+constexpr const char fstat_name[] = "fstat64";
+#else
+constexpr const char fstat_name[] = "fstat";
+#endif
+constinit next_symbol<fstat_fn> libc_fstat{fstat_name, false};
 constinit next_symbol<getauxval_fn> libc_getauxval{"getauxval", false};
 using closefrom_fn = void(int);
 constinit next_symbol<closefrom_fn> next_closefrom{"closefrom"};
@@ -188,6 +222,18 @@ unsigned long getauxval(unsigned long type, unsigned long missing) noexcept {
 void closefrom(int lowest) noexcept {
   if (auto *fn = next_closefrom.get()) return fn(lowest);
   syscall(SYS_close_range, lowest < 0 ? 0u : static_cast<unsigned>(lowest), ~0u, 0);
+}
+
+}  // namespace proxyproto::real
+
+namespace proxyproto::real {
+
+int timerfd_settime(int fd, int flags, const itimerspec *spec) noexcept {
+#if defined(__USE_TIME_BITS64) && defined(SYS_timerfd_settime64)
+  return as_int(syscall(SYS_timerfd_settime64, fd, flags, spec, nullptr));
+#else
+  return as_int(syscall(SYS_timerfd_settime, fd, flags, spec, nullptr));
+#endif
 }
 
 }  // namespace proxyproto::real

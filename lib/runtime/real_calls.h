@@ -12,6 +12,8 @@
 #include <time.h>
 #include <sys/stat.h>
 
+struct itimerspec;
+
 #include "runtime/next_symbol.h"
 
 namespace proxyproto::real {
@@ -62,6 +64,12 @@ int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 // accepts. Unbound, fstat fails with ENOSYS and getauxval answers
 // `missing` with errno ENOENT.
 int fstat(int fd, struct stat *st) noexcept;
+
+// timerfd_settime(2) as a system call (the library's timers are made with
+// raw system calls): the *_time64 one where time_t is 64 bits on a target
+// whose kernel interface had 32 (armhf, i386 built with _TIME_BITS=64), so
+// that the kernel reads the itimerspec in the layout it was written in.
+int timerfd_settime(int fd, int flags, const itimerspec *spec) noexcept;
 unsigned long getauxval(unsigned long type, unsigned long missing) noexcept;
 
 }  // namespace proxyproto::real

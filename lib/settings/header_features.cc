@@ -14,7 +14,9 @@ namespace proxyproto {
 
 namespace {
 
-constinit std::atomic<bool> keep_headers{false};
+// A word, as it is exchanged: an exchange of a byte is a call into
+// libatomic on some targets (riscv64 with gcc 12).
+constinit std::atomic<uint32_t> keep_headers{0};
 constinit std::atomic<bool> report_destination{false};
 constinit std::atomic<bool> loaded{false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
@@ -32,7 +34,7 @@ void publish_wanted() noexcept {
 
 void load_settings() noexcept {
   const server_config &config = server_settings();
-  if (config.keep_header) keep_headers.store(true, std::memory_order_relaxed);
+  if (config.keep_header) keep_headers.store(1, std::memory_order_relaxed);
   report_destination.store(config.getsockname, std::memory_order_relaxed);
   loaded.store(true, std::memory_order_release);
   publish_wanted();
@@ -51,12 +53,12 @@ void load_settings_once() noexcept {
 
 bool keeping_headers() noexcept {
   load_settings_once();
-  return keep_headers.load(std::memory_order_relaxed);
+  return keep_headers.load(std::memory_order_relaxed) != 0;
 }
 
 bool set_keeping_headers(bool on) noexcept {
   load_settings_once();
-  const bool was = keep_headers.exchange(on, std::memory_order_relaxed);
+  const bool was = keep_headers.exchange(on ? 1 : 0, std::memory_order_relaxed) != 0;
   publish_wanted();
   return was;
 }

@@ -3,6 +3,10 @@
 # listed under "global:" in its version script, and none may carry a symbol
 # version: a versioned definition (accept@@SOMETHING) would not interpose on
 # the program's accept@GLIBC_2.2.5.
+#
+# The version scripts also list glibc's __*64 names (__ppoll64, ...), which
+# exist only where time_t was 32 bits (lib/runtime/time_layouts.h): there
+# the library must define them too, and elsewhere it must not.
 set -eu
 # shellcheck source=tests/lib/common.sh
 . "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
@@ -22,6 +26,21 @@ sym_globals() {
     tr ';' '\n' | tr -d ' \t' | sed '/^$/d' | sort -u
 }
 
+# dyn_syms SO: readelf --dyn-syms, with the fields in the same columns on
+# every target: ppc64 adds "[<localentry>: 8]" between Vis and Ndx.
+dyn_syms() {
+  readelf --dyn-syms -W "$1" | sed -E 's/\[<localentry>: [0-9]+\] *//'
+}
+
+# two_time_names SO: whether the library's target has glibc's __*64 names:
+# an ELF32 library, but not x32 (an ELF32 x86-64, whose time_t is 64 bits).
+two_time_names() {
+  local header
+  header=$(readelf -h "$1")
+  printf '%s\n' "$header" | grep -Eq 'Class:[[:space:]]+ELF32' &&
+    ! printf '%s\n' "$header" | grep -q 'Machine:.*X86-64'
+}
+
 # defined_dynamic SO: names of the defined dynamic symbols (with any @VER).
 defined_dynamic() {
   nm -D --defined-only "$1" | awk 'NF >= 3 { print $3 }' |
@@ -38,6 +57,14 @@ check_library() {
     pp_fatal "$sym not found"
   fi
   want=$(sym_globals "$sym")
+  if two_time_names "$so"; then
+    echo "# $label: a target where time_t was 32 bits: the __*64 names are expected"
+    printf '%s\n' "$want" | grep -q '^__[a-z]*64$' ||
+      pp_not_ok "$label: the version script lists glibc's __*64 names"
+  else
+    echo "# $label: a 64-bit time_t only: the __*64 names of the script do not apply"
+    want=$(printf '%s\n' "$want" | grep -v '^__[a-z]*64$' || true)
+  fi
   got=$(defined_dynamic "$so")
   echo "# $label: version script global: $(printf "%s\n" "$want" | pp_words)"
   echo "# $label: nm -D --defined-only:   $(printf "%s\n" "$got" | pp_words)"
@@ -72,7 +99,7 @@ check_library() {
     pp_not_ok "$label: nm -D shows no versioned definition; got: $(printf "%s\n" "$versioned" | pp_words)"
   fi
   # ... and as readelf shows them (Ndx is not UND for a definition).
-  versioned=$(readelf --dyn-syms -W "$so" |
+  versioned=$(dyn_syms "$so" |
     awk '$1 ~ /^[0-9]+:$/ && $7 != "UND" && NF >= 8 && $8 ~ /@/ { print $8 }')
   if [ -z "$versioned" ]; then
     pp_ok "$label: readelf --dyn-syms shows no versioned definition"
@@ -89,7 +116,7 @@ check_library() {
   # Each exported symbol is a global, default-visibility function.
   local name bad=
   for name in $want; do
-    line=$(readelf --dyn-syms -W "$so" |
+    line=$(dyn_syms "$so" |
       awk -v n="$name" '$1 ~ /^[0-9]+:$/ && $7 != "UND" && ($8 == n || $8 ~ "^" n "@") { print $4, $5, $6 }')
     if [ "$line" != "FUNC GLOBAL DEFAULT" ]; then
       bad="$bad $name(${line:-absent})"

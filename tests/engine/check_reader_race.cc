@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -29,6 +28,14 @@ using bytes = std::vector<uint8_t>;
 // Run once, at the reader's next __poll(), before the real poll.
 std::function<void()> poll_hook;
 
+// poll() through ppoll(): SYS_poll does not exist on every architecture
+// (arm64, riscv64, loongarch64 have only ppoll), and the C library's ppoll
+// is neither __poll nor interposed in this program.
+int real_poll(pollfd *fds, nfds_t n, int timeout) {
+  timespec ts{timeout / 1000, (timeout % 1000) * 1000000L};
+  return ppoll(fds, n, timeout < 0 ? nullptr : &ts, nullptr);
+}
+
 }  // namespace
 
 // The reader calls the C library's __poll (poll itself being the library's
@@ -40,7 +47,7 @@ extern "C" int __poll(pollfd *fds, nfds_t n, int timeout) {
     poll_hook = nullptr;
     hook();
   }
-  return static_cast<int>(syscall(SYS_poll, fds, n, timeout));
+  return real_poll(fds, n, timeout);
 }
 
 namespace {
@@ -85,7 +92,7 @@ void wait_queued(int fd, size_t want, bool fin) {
     int queued = 0;
     ioctl(fd, FIONREAD, &queued);
     pollfd p{fd, POLLRDHUP, 0};
-    const bool hung_up = syscall(SYS_poll, &p, 1, 0) > 0;
+    const bool hung_up = real_poll(&p, 1, 0) > 0;
     if (static_cast<size_t>(queued) >= want && (!fin || hung_up)) return;
     usleep(1000);
   }

@@ -22,6 +22,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "runtime/time_layouts.h"
 #include <string>
 
 namespace {
@@ -52,10 +54,35 @@ library open_library() {
   bind_symbol(handle, "listen", &lib.listen);
   bind_symbol(handle, "epoll_ctl", &lib.epoll_ctl);
   bind_symbol(handle, "poll", &lib.poll);
-  bind_symbol(handle, "ppoll", &lib.ppoll);
-  bind_symbol(handle, "select", &lib.select);
-  bind_symbol(handle, "pselect", &lib.pselect);
+  // The names of this program's own timespec and timeval: with a 64-bit
+  // time_t on a 32-bit target, glibc's __ppoll64 & co. (its headers call
+  // ppoll so; dlsym does not).
+  bind_symbol(handle, PP_NATIVE_TIME_NAME("ppoll", "__ppoll64"), &lib.ppoll);
+  bind_symbol(handle, PP_NATIVE_TIME_NAME("select", "__select64"), &lib.select);
+  bind_symbol(handle, PP_NATIVE_TIME_NAME("pselect", "__pselect64"), &lib.pselect);
   return lib;
+}
+
+// The same calls under glibc's other name, where it has two (a target whose
+// time_t was 32 bits): the other size of time_t, which the library converts.
+namespace layouts = proxyproto::time_layouts;
+struct other_calls {
+  int (*ppoll)(pollfd *, nfds_t, const layouts::other_timespec *, const sigset_t *);
+  int (*select)(int, fd_set *, fd_set *, fd_set *, layouts::other_timeval *);
+  int (*pselect)(int, fd_set *, fd_set *, fd_set *, const layouts::other_timespec *,
+                 const sigset_t *);
+};
+
+other_calls open_other_names() {
+  const char *path = std::getenv("LIBPROXYPROTO_SO");
+  ck_assert_msg(path != nullptr, "LIBPROXYPROTO_SO is not set (run via make check)");
+  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(handle != nullptr, "dlopen: %s", dlerror());
+  other_calls other;
+  bind_symbol(handle, PP_OTHER_TIME_NAME("ppoll", "__ppoll64"), &other.ppoll);
+  bind_symbol(handle, PP_OTHER_TIME_NAME("select", "__select64"), &other.select);
+  bind_symbol(handle, PP_OTHER_TIME_NAME("pselect", "__pselect64"), &other.pselect);
+  return other;
 }
 
 int64_t monotonic_ms() {
@@ -250,6 +277,62 @@ START_TEST(select_and_pselect_report_a_completed_header) {
 }
 END_TEST
 
+// ppoll, select and pselect under glibc's other name: the timeouts are read
+// in the other layout (100 ms is waited, not 0 nor forever), select()
+// writes the time left back in it, and a completed header is reported.
+START_TEST(other_time_names_report_a_completed_header) {
+  setenv("LIBPROXYPROTO_TIMEOUT", "5000", 1);
+  const library lib = open_library();
+  const other_calls other = open_other_names();
+  int port;
+  const int l = listener(lib, true, &port);
+  for (int call = 0; call < 3; ++call) {
+    const int client = connect_port(port);
+    park_one(lib, l);
+    layouts::other_timespec short_ts{};
+    short_ts.tv_nsec = 100 * 1000000;
+    layouts::other_timeval short_tv{};
+    short_tv.tv_usec = 100 * 1000;
+    pollfd p{l, POLLIN, 0};
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(l, &rd);
+    int64_t start = monotonic_ms();
+    const int none = call == 0   ? other.ppoll(&p, 1, &short_ts, nullptr)
+                     : call == 1 ? other.select(l + 1, &rd, nullptr, nullptr, &short_tv)
+                                 : other.pselect(l + 1, &rd, nullptr, nullptr, &short_ts,
+                                                 nullptr);
+    const int64_t waited = monotonic_ms() - start;
+    ck_assert_int_eq(none, 0);
+    ck_assert_msg(waited >= 80 && waited < 1500, "call %d: waited %lld ms for 100", call,
+                  static_cast<long long>(waited));
+    send_text(client, header);
+    layouts::other_timespec long_ts{};
+    long_ts.tv_sec = 2;
+    layouts::other_timeval long_tv{};
+    long_tv.tv_sec = 2;
+    FD_ZERO(&rd);
+    FD_SET(l, &rd);
+    start = monotonic_ms();
+    const int one = call == 0   ? other.ppoll(&p, 1, &long_ts, nullptr)
+                    : call == 1 ? other.select(l + 1, &rd, nullptr, nullptr, &long_tv)
+                                : other.pselect(l + 1, &rd, nullptr, nullptr, &long_ts,
+                                                nullptr);
+    ck_assert_int_eq(one, 1);
+    ck_assert_int_lt(monotonic_ms() - start, 500);
+    if (call == 0) ck_assert(p.revents & POLLIN);
+    if (call != 0) ck_assert(FD_ISSET(l, &rd));
+    // select(): the time left, in the caller's layout: under 2 s, over 1.
+    if (call == 1)
+      ck_assert_msg(long_tv.tv_sec == 1 && long_tv.tv_usec > 0,
+                    "time left %lld s %lld us", static_cast<long long>(long_tv.tv_sec),
+                    static_cast<long long>(long_tv.tv_usec));
+    expect_proxied(lib, l);
+    close(client);
+  }
+}
+END_TEST
+
 START_TEST(deadline_makes_the_listener_readable) {
   setenv("LIBPROXYPROTO_TIMEOUT", "300", 1);
   const library lib = open_library();
@@ -283,6 +366,9 @@ Suite *readiness_suite() {
   tcase_add_test(t, poll_and_ppoll_report_a_completed_header);
   tcase_add_test(t, select_and_pselect_report_a_completed_header);
   tcase_add_test(t, deadline_makes_the_listener_readable);
+  // Only where glibc has two names: elsewhere there is no other name.
+  if (proxyproto::time_layouts::two_names)
+    tcase_add_test(t, other_time_names_report_a_completed_header);
   suite_add_tcase(s, t);
   return s;
 }

@@ -62,7 +62,9 @@ options opt;
 long now_ms() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+  // Milliseconds of the monotonic clock (since boot), which fit a long;
+  // tv_sec is 64 bits wide with a 64-bit time_t on a 32-bit target.
+  return static_cast<long>(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 void sleep_ms(long ms) {

@@ -44,9 +44,19 @@ chmod 644 "$evil"
 ENVS=(LIBPROXYPROTO_CONFIG="$evil" LIBPROXYPROTO_ALLOW=10.0.0.0/8
   LIBPROXYPROTO_DEBUG=1)
 
+# The auxiliary vector is pairs of the program's words (unsigned long): 4
+# bytes each for a 32-bit program (i386, armhf), 8 for a 64-bit one. The
+# ELF class (byte 4 of the file: 1 = 32-bit, 2 = 64-bit) says which.
+case $(od -An -j4 -N1 -t u1 "$SERVER" | tr -d ' ') in
+  1) AUXV_WORD=4 ;;
+  2) AUXV_WORD=8 ;;
+  *) pp_fatal "$SERVER: not an ELF file" ;;
+esac
+
 # at_secure PID: the AT_SECURE (23) entry of the process's auxiliary vector.
 at_secure() {
-  od -An -v -t u8 -w16 "/proc/$1/auxv" | awk '$1 == 23 { print $2 }'
+  od -An -v -t "u$AUXV_WORD" -w$((2 * AUXV_WORD)) "/proc/$1/auxv" |
+    awk '$1 == 23 { print $2 }'
 }
 
 # run_server NAME AS-NOBODY: starts the copy, one connection from 127.0.0.1

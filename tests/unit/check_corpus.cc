@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -46,12 +47,22 @@ void scan(const char *kind, size_t *count) {
     return;
   }
   std::vector<std::string> names;
-  while (const dirent *e = readdir(d)) {
+  // readdir() returns null both at the end and on an error, which only
+  // errno tells apart: an error must not read as a short corpus.
+  for (;;) {
+    errno = 0;
+    const dirent *e = readdir(d);
+    if (e == nullptr) break;
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     names.push_back(name);
   }
+  const int read_errno = errno;
   closedir(d);
+  if (read_errno != 0) {
+    scan_error += "cannot read " + dir + ": " + std::strerror(read_errno) + "; ";
+    return;
+  }
   std::sort(names.begin(), names.end());
   for (const std::string &name : names)
     cases.push_back({kind, name, dir + "/" + name});
