@@ -22,6 +22,7 @@
 #include "datagram/receive_entries.h"
 #include "datagram/reply.h"
 #include "datagram/socket_states.h"
+#include "passing/descriptor_passing.h"
 #include "runtime/export.h"
 #include "runtime/next_symbol.h"
 #include "runtime/real_calls.h"
@@ -37,6 +38,7 @@ using proxyproto::time_layouts::to_other;
 namespace wait_sets = proxyproto::wait_sets;
 namespace udp_sockets = proxyproto::udp_sockets;
 namespace entries = proxyproto::receive_entries;
+namespace passing = proxyproto::descriptor_passing;
 template <typename Fn>
 using next_symbol = proxyproto::real::next_symbol<Fn>;
 
@@ -151,26 +153,35 @@ int pp_other_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *except
 // that layout (the kernel's choice for SO_TIMESTAMP_OLD/NEW, which glibc
 // converts only on kernels older than 5.1).
 ssize_t pp_other_recvmsg(int fd, msghdr *msg, int flags) {
-  if (receive_untouched(fd)) {
-    if (auto *fn = other_recvmsg.get()) return fn(fd, msg, flags);
-  }
-  return entries::recvmsg_entry.get()(fd, msg, flags);
+  auto *fn = receive_untouched(fd) ? other_recvmsg.get() : nullptr;
+  const ssize_t n = fn != nullptr ? fn(fd, msg, flags)
+                                  : entries::recvmsg_entry.get()(fd, msg, flags);
+  // As recv.cc's recvmsg(): passed descriptors get their records.
+  if (n >= 0 && msg->msg_controllen != 0) [[unlikely]] passing::after_receive(msg);
+  return n;
 }
 
 int pp_other_recvmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags,
                       other_timespec *timeout) {
-  if (receive_untouched(fd)) {
-    if (auto *fn = other_recvmmsg.get()) return fn(fd, msgs, vlen, flags, timeout);
+  int rc;
+  auto *fn = receive_untouched(fd) ? other_recvmmsg.get() : nullptr;
+  if (fn != nullptr) {
+    rc = fn(fd, msgs, vlen, flags, timeout);
+  } else {
+    timespec ts = timeout ? to_native(*timeout) : timespec{};
+    rc = entries::recvmmsg_entry.get()(fd, msgs, vlen, flags, timeout ? &ts : nullptr);
+    if (timeout != nullptr) *timeout = to_other(ts);
   }
-  timespec ts = timeout ? to_native(*timeout) : timespec{};
-  const int rc = entries::recvmmsg_entry.get()(fd, msgs, vlen, flags,
-                                               timeout ? &ts : nullptr);
-  if (timeout != nullptr) *timeout = to_other(ts);
+  for (int i = 0; i < rc; ++i)
+    if (msgs[i].msg_hdr.msg_controllen != 0) [[unlikely]]
+      passing::after_receive(&msgs[i].msg_hdr);
   return rc;
 }
 
 ssize_t pp_other_sendmsg(int fd, const msghdr *msg, int flags) {
   if (!replies_redirected(fd)) {
+    if (passing::may_send_records() && msg != nullptr) [[unlikely]]
+      passing::before_send(msg);
     if (auto *fn = other_sendmsg.get()) return fn(fd, msg, flags);
     return proxyproto::real::sendmsg(fd, msg, flags);
   }
@@ -179,6 +190,8 @@ ssize_t pp_other_sendmsg(int fd, const msghdr *msg, int flags) {
 
 int pp_other_sendmmsg(int fd, mmsghdr *msgs, unsigned vlen, int flags) {
   if (!replies_redirected(fd)) {
+    if (passing::may_send_records() && msgs != nullptr) [[unlikely]]
+      for (unsigned i = 0; i < vlen; ++i) passing::before_send(&msgs[i].msg_hdr);
     if (auto *fn = other_sendmmsg.get()) return fn(fd, msgs, vlen, flags);
     return proxyproto::real::sendmmsg(fd, msgs, vlen, flags);
   }
