@@ -87,13 +87,32 @@ int ensure(int listener) noexcept {
   return rfd;
 }
 
+namespace {
+
+epoll_event watched_event(uint64_t key, bool hangup_only) noexcept {
+  epoll_event ev{};
+  // One-shot: a report disarms it, so that a connection claimed by one
+  // thread is not reported to the others over and over meanwhile.
+  ev.events = (hangup_only ? 0u : static_cast<uint32_t>(EPOLLIN)) | EPOLLRDHUP |
+              EPOLLONESHOT;
+  ev.data.u64 = key;
+  return ev;
+}
+
+}  // namespace
+
 bool watch(int listener, int fd, uint64_t key, bool hangup_only) noexcept {
   const int rfd = descriptor_of(listener);
   if (rfd < 0) return false;
-  epoll_event ev{};
-  ev.events = (hangup_only ? 0u : static_cast<uint32_t>(EPOLLIN)) | EPOLLRDHUP;
-  ev.data.u64 = key;
+  epoll_event ev = watched_event(key, hangup_only);
   return real::epoll_ctl(rfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool rewatch(int listener, int fd, uint64_t key, bool hangup_only) noexcept {
+  const int rfd = descriptor_of(listener);
+  if (rfd < 0) return false;
+  epoll_event ev = watched_event(key, hangup_only);
+  return real::epoll_ctl(rfd, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void unwatch(int listener, int fd) noexcept {
@@ -104,15 +123,15 @@ void unwatch(int listener, int fd) noexcept {
 void arm(int listener, int64_t at_ms) noexcept {
   mutex_guard lock(table_mutex);
   entry *e = find_locked(listener);
-  if (e == nullptr || e->timer_fd < 0) return;
-  if (at_ms < 0 && e->armed_ms < 0) return;
-  if (at_ms >= 0 && at_ms == e->armed_ms) return;
+  if (e == nullptr || e->timer_fd < 0 || at_ms < 0) return;
+  // Armed already for this time or earlier: when it fires, the due scan
+  // finds what is due and arms it again for the next. So settling the
+  // nearest connection (the usual case: its header came) costs no call.
+  if (e->armed_ms >= 0 && e->armed_ms <= at_ms) return;
   itimerspec spec{};
-  if (at_ms >= 0) {
-    const int64_t at = at_ms > 0 ? at_ms : 1;  // zero would disarm it
-    spec.it_value.tv_sec = static_cast<time_t>(at / 1000);
-    spec.it_value.tv_nsec = static_cast<long>((at % 1000) * 1000000);
-  }
+  const int64_t at = at_ms > 0 ? at_ms : 1;  // zero would disarm it
+  spec.it_value.tv_sec = static_cast<time_t>(at / 1000);
+  spec.it_value.tv_nsec = static_cast<long>((at % 1000) * 1000000);
   if (syscall(SYS_timerfd_settime, e->timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr) == 0)
     e->armed_ms = at_ms;
 }
