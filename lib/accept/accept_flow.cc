@@ -180,6 +180,7 @@ int look_again(accept_call &k, pending::ticket t, pending::connection &c, bool w
 int take_ready(accept_call &k) {
   int fd = -1;
   bool looked = false;
+  readiness::note_looked(k.listener);
   for (;;) {
     uint64_t key = 0;
     if (readiness::next_ready(k.listener, &key) <= 0) break;
@@ -308,6 +309,17 @@ __attribute__((noinline)) int accept_loop(accept_call &k) noexcept {
   int listener_blocking = -1;  // unknown until something is parked
   for (;;) {
     bool once = false;  // take a connection without blocking
+    if (pending::parked_for(k.listener) > 0 && readiness::kernel_first(k.listener)) {
+      // Non-blocking: the kernel's queue first, the parked connections
+      // when it is empty (see kernel_first()).
+      const int fd = take_one(k, false);
+      if (fd == take_next) continue;
+      if (fd >= 0 || errno != EAGAIN) return fd;
+      const int ready = take_ready(k);
+      if (ready >= 0) return ready;
+      errno = EAGAIN;
+      return -1;
+    }
     if (pending::parked_for(k.listener) > 0) {
       const int fd = take_ready(k);
       if (fd >= 0) return fd;
@@ -318,6 +330,7 @@ __attribute__((noinline)) int accept_loop(accept_call &k) noexcept {
         const int fl = fcntl(k.listener, F_GETFL);
         listener_blocking = (fl >= 0 && !(fl & O_NONBLOCK)) ||
                             shared_accept::eagain_was_ours(before);
+        readiness::note_nonblocking(k.listener, listener_blocking == 0);
       }
       if (listener_blocking == 1 && pending::parked_for(k.listener) > 0) {
         const int which = wait_blocking(k.listener);

@@ -45,10 +45,8 @@ int descriptor_of(int listener) noexcept {
         std::memory_order_acquire);
     if (!(word >> (static_cast<unsigned>(listener) % 64) & 1)) return -1;
   }
-  for (const entry &e : entries_now())
-    if (e.listener.load(std::memory_order_acquire) == listener)
-      return e.ready_fd.load(std::memory_order_acquire);
-  return -1;
+  const entry *e = find_entry(listener);
+  return e == nullptr ? -1 : e->ready_fd.load(std::memory_order_acquire);
 }
 
 int ensure(int listener) noexcept {
@@ -134,6 +132,24 @@ void arm(int listener, int64_t at_ms) noexcept {
   spec.it_value.tv_nsec = static_cast<long>((at % 1000) * 1000000);
   if (syscall(SYS_timerfd_settime, e->timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr) == 0)
     e->armed_ms = at_ms;
+}
+
+bool kernel_first(int listener) noexcept {
+  entry *e = find_entry(listener);
+  if (e == nullptr || e->nonblocking.load(std::memory_order_relaxed) == 0) return false;
+  // Racy between threads, and harmless: a look a call early or late.
+  const uint32_t calls = e->calls_since_look.load(std::memory_order_relaxed);
+  e->calls_since_look.store(calls + 1, std::memory_order_relaxed);
+  return calls + 1 < kernel_first_run;
+}
+
+void note_nonblocking(int listener, bool nonblocking) noexcept {
+  if (entry *e = find_entry(listener))
+    e->nonblocking.store(nonblocking ? 1 : 0, std::memory_order_relaxed);
+}
+
+void note_looked(int listener) noexcept {
+  if (entry *e = find_entry(listener)) e->calls_since_look.store(0, std::memory_order_relaxed);
 }
 
 int next_ready(int listener, uint64_t *key) noexcept {

@@ -75,6 +75,20 @@ void unwatch(int listener, int fd) noexcept;
 // (its firing finds nothing due and the caller arms it again), so that
 // settling the nearest connection costs no call.
 void arm(int listener, int64_t at_ms) noexcept;
+// Which to ask first in accept() on a listener with parked connections:
+// the kernel's queue, or the readiness descriptor. Only a listener seen
+// non-blocking (note_nonblocking()) asks the kernel first, as then a call
+// that finds the queue empty returns at once and looks at the parked
+// connections before it reports EAGAIN; and even so the parked ones are
+// looked at first every kernel_first_run calls, so that a queue that never
+// empties does not starve them. Those calls read the listener's flags
+// again (note_nonblocking()), so that a listener made blocking afterwards
+// is noticed within kernel_first_run calls.
+inline constexpr uint32_t kernel_first_run = 8;
+bool kernel_first(int listener) noexcept;
+void note_nonblocking(int listener, bool nonblocking) noexcept;
+// The parked connections were looked at (next_ready()).
+void note_looked(int listener) noexcept;
 // One ready key without waiting: 1 (*key set; the timer's is read and so
 // cleared), 0 when none, -1 on error.
 int next_ready(int listener, uint64_t *key) noexcept;

@@ -289,7 +289,8 @@ START_TEST(thousands_parked_none_early) {
   }
   ck_assert(!pending::anything_parked());
   ck_assert_uint_ge(pending::bytes_per_parked(), sizeof(connection));
-  ck_assert_uint_le(pending::bytes_per_parked(), 320);
+  // What doc/design.md states (228 bytes on x86-64), with room for ABIs.
+  ck_assert_uint_le(pending::bytes_per_parked(), 256);
 }
 END_TEST
 
