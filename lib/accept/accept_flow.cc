@@ -180,7 +180,6 @@ int look_again(accept_call &k, pending::ticket t, pending::connection &c, bool w
 int take_ready(accept_call &k) {
   int fd = -1;
   bool looked = false;
-  readiness::note_looked(k.listener);
   for (;;) {
     uint64_t key = 0;
     if (readiness::next_ready(k.listener, &key) <= 0) break;
@@ -375,6 +374,31 @@ __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
   return handed_out(accept_loop(k));
 }
 
+// accept() while this process has connections parked. A non-blocking
+// listener takes the usual call, the kernel's queue first, and looks at
+// its parked connections when that is empty (see
+// readiness::kernel_first()), so that a proxied connection costs nearly
+// what it costs with nothing parked; any other goes through the whole flow.
+__attribute__((noinline)) int with_parked(accept_call &k) noexcept {
+  if (!readiness::kernel_first(k.listener)) return handed_out(accept_loop(k));
+  sockaddr_storage peer;
+  socklen_t peer_len = sizeof peer;
+  const shared_accept::snapshot begun = shared_accept::before_accept();
+  const int fd =
+      real::accept4(k.listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, k.flags);
+  if (fd < 0) {
+    if (errno != EAGAIN) return -1;
+    if (shared_accept::eagain_was_ours(begun)) return not_the_callers_eagain(k);
+    const int ready = take_ready(k);
+    if (ready >= 0) return handed_out(ready);
+    errno = EAGAIN;
+    return -1;
+  }
+  const int settled = settle_taken(k, fd, peer, peer_len);
+  if (settled != take_next) return handed_out(settled);
+  return handed_out(accept_loop(k));
+}
+
 }  // namespace
 
 // The usual call, with nothing parked, is take_one() written out here, so
@@ -387,7 +411,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     return accept_first_or_untouched(listener, addr, addrlen, flags);
   const server_config &config = *acting;
   accept_call k{listener, addr, addrlen, flags, config};
-  if (pending::anything_parked()) [[unlikely]] return handed_out(accept_loop(k));
+  if (pending::anything_parked()) [[unlikely]] return with_parked(k);
 
   sockaddr_storage peer;
   socklen_t peer_len = sizeof peer;

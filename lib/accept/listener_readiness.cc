@@ -148,13 +148,16 @@ void note_nonblocking(int listener, bool nonblocking) noexcept {
     e->nonblocking.store(nonblocking ? 1 : 0, std::memory_order_relaxed);
 }
 
-void note_looked(int listener) noexcept {
-  if (entry *e = find_entry(listener)) e->calls_since_look.store(0, std::memory_order_relaxed);
-}
-
 int next_ready(int listener, uint64_t *key) noexcept {
-  const int rfd = descriptor_of(listener);
+  entry *const found = static_cast<unsigned>(listener) < bitmap_fds &&
+                               !(has_ready_fd[static_cast<unsigned>(listener) / 64].load(
+                                     std::memory_order_acquire) >>
+                                     (static_cast<unsigned>(listener) % 64) & 1)
+                           ? nullptr
+                           : find_entry(listener);
+  const int rfd = found == nullptr ? -1 : found->ready_fd.load(std::memory_order_acquire);
   if (rfd < 0) return 0;
+  found->calls_since_look.store(0, std::memory_order_relaxed);
   epoll_event ev{};
   const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
   if (n <= 0) return n;

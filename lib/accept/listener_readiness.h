@@ -87,10 +87,9 @@ void arm(int listener, int64_t at_ms) noexcept;
 inline constexpr uint32_t kernel_first_run = 8;
 bool kernel_first(int listener) noexcept;
 void note_nonblocking(int listener, bool nonblocking) noexcept;
-// The parked connections were looked at (next_ready()).
-void note_looked(int listener) noexcept;
 // One ready key without waiting: 1 (*key set; the timer's is read and so
-// cleared), 0 when none, -1 on error.
+// cleared), 0 when none, -1 on error. It counts as a look at the parked
+// connections for kernel_first().
 int next_ready(int listener, uint64_t *key) noexcept;
 
 // For a blocking accept() with parked connections: waits until the

@@ -4,9 +4,10 @@
 // the deadline list (due in deadline order, also when parked out of order)
 // and the stall list; thousands parked on one listener with none settled
 // early (capacity grows by chunks); a listener's queue given back when
-// empty, and no_room when no queue is left or a connection cannot be
-// watched; forgetting closed descriptors, closed listeners and ranges, also
-// while a connection is claimed; the child of fork().
+// empty, and no_room when a connection cannot be watched; forgetting
+// closed descriptors, closed listeners and ranges, also while a connection
+// is claimed; the child of fork(); and which a listener with parked
+// connections asks first, the kernel or its parked ones.
 #include <check.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -418,6 +419,28 @@ START_TEST(child_of_fork_starts_empty) {
 }
 END_TEST
 
+// A listener with parked connections asks the kernel first only once it
+// was seen non-blocking, and even then looks at its parked connections
+// first every kernel_first_run calls; a look (next_ready) starts the count
+// again, and a listener seen blocking again goes back to looking first.
+START_TEST(kernel_first_only_for_non_blocking_listeners) {
+  const int listener = 50;
+  ck_assert(!readiness::kernel_first(listener));  // no entry yet
+  connection c = make(listener, fake_fd_base + 1);
+  ck_assert(pending::park(c) == park_outcome::parked);
+  ck_assert(!readiness::kernel_first(listener));  // not known non-blocking
+  readiness::note_nonblocking(listener, true);
+  for (uint32_t i = 1; i < readiness::kernel_first_run; ++i)
+    ck_assert_msg(readiness::kernel_first(listener), "call %u", i);
+  ck_assert(!readiness::kernel_first(listener));  // the parked ones' turn
+  uint64_t key;
+  ck_assert_int_eq(readiness::next_ready(listener, &key), 0);  // a look
+  ck_assert(readiness::kernel_first(listener));
+  readiness::note_nonblocking(listener, false);
+  ck_assert(!readiness::kernel_first(listener));
+}
+END_TEST
+
 Suite *make_pending_pool_suite(void) {
   Suite *s = suite_create("pending_pool");
   TCase *tc = tcase_create("pool");
@@ -432,6 +455,7 @@ Suite *make_pending_pool_suite(void) {
   tcase_add_test(tc, forget_descriptors);
   tcase_add_test(tc, forgotten_while_claimed);
   tcase_add_test(tc, child_of_fork_starts_empty);
+  tcase_add_test(tc, kernel_first_only_for_non_blocking_listeners);
   suite_add_tcase(s, tc);
   return s;
 }
