@@ -1024,6 +1024,19 @@ def report(cfg, timed, syscalls, instructions, preload):
         timed_target(None if lib is None or mm is None else lib > mm,
                "%s: ahead of go-mmproxy: %s vs %s" % (
                    workload, "-" if lib is None else "%.3f" % lib, "-" if mm is None else "%.3f" % mm))
+    # nginx with the library against nginx's own proxy_protocol, the header
+    # 0.3 ms after the handshake (both accepting at once): the rates' ratio
+    # to each other, from their ratios to the same no-proxy nginx.
+    lib = ratios.get(("http late 0.3 ms", "nginx + libproxyproto v2"))
+    native = ratios.get(("http late 0.3 ms", "nginx proxy_protocol (v2)"))
+    lib_cpu = cpu_ratios.get(("http late 0.3 ms", "nginx + libproxyproto v2"))
+    native_cpu = cpu_ratios.get(("http late 0.3 ms", "nginx proxy_protocol (v2)"))
+    timed_target(None if lib is None or native is None else lib >= 0.95 * native,
+                 "http, header 0.3 ms late: nginx + libproxyproto >= 0.95 of nginx's own"
+                 " proxy_protocol connections/s: %s (server CPU per connection: %s)" % (
+                     "-" if lib is None or native is None else "%.3f" % (lib / native),
+                     "-" if lib_cpu is None or native_cpu is None
+                     else "%.3f" % (lib_cpu / native_cpu)))
     r = pre_ratio.get("openclose")
     timed_target(None if r is None else r <= 1.02,
                  "preloaded open/close within 2%%: %s" % ("-" if r is None else "%.3f" % r))
