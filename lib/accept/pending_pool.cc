@@ -466,7 +466,9 @@ void forget_parked_descriptor(int fd) noexcept {
   if (r == nullptr || r->slot_link.load(std::memory_order_relaxed) == none) return;
   mutex_guard lock(pool_mutex);
   const link l = r->slot_link.load(std::memory_order_relaxed);
-  if (l == none) return;
+  // The index and the slots change together under the lock; a slot that is
+  // not this descriptor's would be a defect, never a reason to close it.
+  if (l == none || !at(l).used || at(l).conn.fd != fd) return;
   forget_locked(l, true);
 }
 
@@ -477,9 +479,9 @@ void forget_descriptors(unsigned low, unsigned high) noexcept {
   const int top = highest_fd.load(std::memory_order_relaxed);
   if (top >= 0 && low <= static_cast<unsigned>(top)) {
     const unsigned last = high < static_cast<unsigned>(top) ? high : static_cast<unsigned>(top);
-    parked_refs.for_range(low, last, [](int, parked_ref &r) {
+    parked_refs.for_range(low, last, [](int fd, parked_ref &r) {
       const link l = r.slot_link.load(std::memory_order_relaxed);
-      if (l != none) forget_locked(l, true);
+      if (l != none && at(l).used && at(l).conn.fd == fd) forget_locked(l, true);
     });
   }
   // A listener among them: its other parked connections go with it.
