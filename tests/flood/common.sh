@@ -32,12 +32,14 @@ flood_need_descriptors() {
   fi
 }
 
+# MODE is epoll, blocking, or blocking/N (N threads blocked in accept()).
 flood_start() {
-  local mode=$1 workers=$2
+  local mode=${1%/*} threads=1 workers=$2
+  [ "$1" = "${1%/*}" ] || threads=${1#*/}
   shift 2
   pp_start_preloaded "$FLOOD_SERVER" 300 FLOOD_PID FLOOD_PORT "$PP_TMP/server.out" \
     LIBPROXYPROTO_TIMEOUT="$FLOOD_TIMEOUT_MS" "$@" -- \
-    --mode "$mode" --workers "$workers"
+    --mode "$mode" --threads "$threads" --workers "$workers"
 }
 
 flood_stop() {

@@ -13,6 +13,8 @@
 //                           accept4(SOCK_NONBLOCK) until EAGAIN;
 //                           blocking: a thread blocked in accept(), the
 //                           connections served by another thread's epoll
+//   --threads N             blocking: N threads blocked in accept() on the
+//                           listener (default 1)
 //   --workers N             pre-forked: N processes after listen(), each in
 //                           the mode above (default 0: this process alone)
 // Prints "port N" when listening; runs until SIGTERM (workers end with it).
@@ -160,10 +162,9 @@ void run_epoll(int listener) {
   serve_forever(ep, listener);
 }
 
-void run_blocking(int listener) {
-  const int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) die("epoll_create1");
-  std::thread([ep] { serve_forever(ep, -1); }).detach();
+int accept_threads = 1;
+
+void accept_forever(int ep, int listener) {
   for (;;) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
@@ -180,6 +181,15 @@ void run_blocking(int listener) {
   }
 }
 
+void run_blocking(int listener) {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) die("epoll_create1");
+  std::thread([ep] { serve_forever(ep, -1); }).detach();
+  for (int i = 1; i < accept_threads; ++i)
+    std::thread([ep, listener] { accept_forever(ep, listener); }).detach();
+  accept_forever(ep, listener);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -188,6 +198,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--mode") == 0) {
       mode = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--threads") == 0) {
+      accept_threads = std::atoi(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--workers") == 0) {
       workers = std::atoi(argv[i + 1]);
     } else {
