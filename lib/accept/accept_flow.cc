@@ -117,115 +117,88 @@ void defer_silent_clients(const accept_call &k, int listener_family) {
   setsockopt(k.listener, IPPROTO_TCP, TCP_DEFER_ACCEPT, &value, sizeof value);
 }
 
-// Looks at a parked connection once more and settles it if it can: returns
-// its descriptor when it is to be returned, -1 when it was dropped, -2 when
-// it must keep waiting (*v then holds what was seen).
-int settle(accept_call &k, pending::connection &c, bool deadline_passed,
-           header_verdict *v) {
+// Sets the listener's timer for its nearest deadline (or stall recheck).
+void rearm(int listener) noexcept {
+  readiness::arm(listener, pending::next_due(listener));
+}
+
+// Parks a connection just taken from the kernel. Nothing settles it early:
+// when it cannot be parked (no memory for its slot, no readiness
+// descriptor, a watch refused), it is closed unseen, as a full accept queue
+// would have refused it; its header never reaches the application.
+void park(accept_call &k, pending::connection &c) {
+  // Invisible to the application, so not to be inherited by its exec()s.
+  if (!(c.accept_flags & SOCK_CLOEXEC)) fcntl(c.fd, F_SETFD, FD_CLOEXEC);
+  expect_more_than(c.fd, c.seen, &c.saved_low_water);
+  shared_accept::prepare();
+  if (readiness::ensure(k.listener) < 0 ||
+      pending::park(c) != pending::park_outcome::parked) {
+    PP_DEBUG("fd %d cannot be parked: closed unseen", c.fd);
+    drop_connection(c.fd);
+    return;
+  }
+  PP_DEBUG("fd %d parked with %zu bytes seen", c.fd, c.seen);
+  rearm(k.listener);
+}
+
+// Looks again at a claimed parked connection: hands it out (its
+// descriptor), drops it or leaves it parked (-1). `woken`: its own
+// readiness reported it (rather than the timer).
+int look_again(accept_call &k, pending::ticket t, pending::connection &c, bool woken) {
+  const bool out_of_time = pending::now_ms() >= c.deadline_ms;
+  header_verdict v;
   const header_state state =
-      inspect_header(c.fd, k.config, c.listener_family, true, v);
-  const connection_fate fate = fate_of(state, *v, k.config, deadline_passed);
-  if (fate == connection_fate::wait) return -2;
-  if (state == header_state::need_more && v->seen == 0)
+      inspect_header(c.fd, k.config, c.listener_family, true, &v);
+  const connection_fate fate = fate_of(state, v, k.config, out_of_time);
+  if (fate == connection_fate::wait) {
+    const bool progress = v.seen != c.seen;
+    // Woken without a new byte: a socket whose poll() ignores SO_RCVLOWAT;
+    // it is watched for hang-up only and looked at on the timer.
+    c.stalled = !progress && (woken || c.stalled);
+    c.seen = v.seen;
+    if (progress) expect_more_than(c.fd, c.seen, &c.saved_low_water);
+    pending::claimed_waits(t, c);
+    rearm(k.listener);
+    return -1;
+  }
+  // Out of the pool (and unwatched) before anything else: a descriptor
+  // closed behind the library's back meanwhile is no longer ours.
+  if (pending::claimed_settled(t) != pending::claim_end::settled) return -1;
+  if (state == header_state::need_more && v.seen == 0)
     defer_silent_clients(k, c.listener_family);
   if (fate == connection_fate::drop) {
     drop_connection(c.fd);
     return -1;
   }
-  return deliver_parked(k, c, *v, fate);
-}
-
-// Sets the listener's timer for its nearest deadline (or stall recheck).
-void rearm(int listener) noexcept {
-  pending::ticket none[1];
-  int64_t next = -1;
-  // With capacity 0 nothing is listed: only *next is wanted. A connection
-  // already due makes next "now", and the timer fires at once.
-  pending::due(listener, pending::now_ms(), none, 0, &next);
-  readiness::arm(listener, next);
-}
-
-// Parks `c`; returns a descriptor to hand out when parking settled another
-// connection (or this one) early, else -1.
-int park(accept_call &k, pending::connection &c) {
-  // Invisible to the application, so not to be inherited by its exec()s.
-  if (!(c.accept_flags & SOCK_CLOEXEC)) fcntl(c.fd, F_SETFD, FD_CLOEXEC);
-  expect_more_than(c.fd, c.seen, &c.saved_low_water);
-  header_verdict v;
-  pending::connection evicted;
-  shared_accept::prepare();
-  if (readiness::ensure(k.listener) < 0) {
-    PP_DEBUG("no readiness descriptor: settled at once");
-    return settle(k, c, true, &v) >= 0 ? c.fd : -1;
-  }
-  const pending::park_outcome outcome = pending::park(&c, &evicted);
-  rearm(k.listener);
-  switch (outcome) {
-    case pending::park_outcome::parked:
-      PP_DEBUG("fd %d parked with %zu bytes seen%s", c.fd, c.seen,
-               c.stalled ? " (stalled)" : "");
-      return -1;
-    case pending::park_outcome::parked_evicting:
-      PP_DEBUG("pending connections full: the oldest is settled early");
-      return settle(k, evicted, true, &v) >= 0 ? evicted.fd : -1;
-    case pending::park_outcome::no_room:
-      PP_DEBUG("pending pool full: settled at once");
-      return settle(k, c, true, &v) >= 0 ? c.fd : -1;
-    case pending::park_outcome::no_room_evicting: {
-      const int early = settle(k, evicted, true, &v);
-      const int now = settle(k, c, true, &v);
-      if (early >= 0 && now >= 0) {
-        // Both settled to be handed out: one now; the other is closed (the
-        // client sees its connection end, as for a full queue).
-        drop_connection(now);
-        return early;
-      }
-      return early >= 0 ? early : now;
-    }
-  }
-  return -1;
-}
-
-// Looks again at a parked connection that was taken out of the pool: hands
-// it out, drops it, or parks it again. `woken`: its own readiness reported
-// it (rather than the timer).
-int look_again(accept_call &k, pending::connection &c, bool woken) {
-  const bool out_of_time = pending::now_ms() >= c.deadline_ms;
-  header_verdict v;
-  const int fd = settle(k, c, out_of_time, &v);
-  if (fd != -2) return fd;
-  const bool progress = v.seen != c.seen;
-  // Woken without a new byte: a socket whose poll() ignores SO_RCVLOWAT;
-  // it is watched for hang-up only and looked at on the timer.
-  c.stalled = !progress && (woken || c.stalled);
-  c.seen = v.seen;
-  return park(k, c);
+  return deliver_parked(k, c, v, fate);
 }
 
 // Hands out what the listener's readiness descriptor reports, without
-// waiting: a descriptor to return, or -1 when nothing is ready.
+// waiting: a descriptor to return, or -1 when nothing is ready. Every
+// parked connection is looked at only when it is reported or due, so
+// this costs the same however many are parked.
 int take_ready(accept_call &k) {
   int fd = -1;
+  bool looked = false;
   for (;;) {
     uint64_t key = 0;
     if (readiness::next_ready(k.listener, &key) <= 0) break;
+    looked = true;
     if (key == readiness::timer_key) {
-      pending::ticket due[pending::listener_capacity];
-      int64_t next = -1;
-      const size_t n = pending::due(k.listener, pending::now_ms(), due,
-                                    pending::listener_capacity, &next);
-      for (size_t i = 0; i < n && fd < 0; ++i) {
-        pending::connection c;
-        if (pending::take(due[i], &c)) fd = look_again(k, c, false);
-      }
+      const int64_t now = pending::now_ms();
+      pending::ticket t;
+      pending::connection c;
+      while (fd < 0 && pending::claim_due(k.listener, now, &t, &c))
+        fd = look_again(k, t, c, false);
     } else {
       pending::connection c;
-      if (pending::take(pending::ticket_of(key), &c)) fd = look_again(k, c, true);
+      const pending::ticket t = pending::ticket_of(key);
+      if (pending::claim(t, &c)) fd = look_again(k, t, c, true);
     }
     if (fd >= 0) break;
   }
   // Whatever is left (due ones not reached make the timer fire at once).
-  rearm(k.listener);
+  if (looked) rearm(k.listener);
   return fd;
 }
 
@@ -300,8 +273,8 @@ __attribute__((noinline)) int settle_taken(accept_call &k, int fd,
   c.peer_len = peer_len;
   c.seen = v.seen;
   c.deadline_ms = pending::now_ms() + k.config.timeout_ms;
-  const int early = park(k, c);
-  return early >= 0 ? early : take_next;
+  park(k, c);
+  return take_next;
 }
 
 // Takes one connection from the kernel and settles it: returns its
@@ -335,7 +308,18 @@ __attribute__((noinline)) int accept_loop(accept_call &k) noexcept {
   int listener_blocking = -1;  // unknown until something is parked
   for (;;) {
     bool once = false;  // take a connection without blocking
-    if (pending::anything_parked() && pending::parked_for(k.listener) > 0) {
+    if (pending::parked_for(k.listener) > 0 && readiness::kernel_first(k.listener)) {
+      // Non-blocking: the kernel's queue first, the parked connections
+      // when it is empty (see kernel_first()).
+      const int fd = take_one(k, false);
+      if (fd == take_next) continue;
+      if (fd >= 0 || errno != EAGAIN) return fd;
+      const int ready = take_ready(k);
+      if (ready >= 0) return ready;
+      errno = EAGAIN;
+      return -1;
+    }
+    if (pending::parked_for(k.listener) > 0) {
       const int fd = take_ready(k);
       if (fd >= 0) return fd;
       if (listener_blocking < 0) {
@@ -345,6 +329,7 @@ __attribute__((noinline)) int accept_loop(accept_call &k) noexcept {
         const int fl = fcntl(k.listener, F_GETFL);
         listener_blocking = (fl >= 0 && !(fl & O_NONBLOCK)) ||
                             shared_accept::eagain_was_ours(before);
+        readiness::note_nonblocking(k.listener, listener_blocking == 0);
       }
       if (listener_blocking == 1 && pending::parked_for(k.listener) > 0) {
         const int which = wait_blocking(k.listener);
@@ -389,6 +374,31 @@ __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
   return handed_out(accept_loop(k));
 }
 
+// accept() while this process has connections parked. A non-blocking
+// listener takes the usual call, the kernel's queue first, and looks at
+// its parked connections when that is empty (see
+// readiness::kernel_first()), so that a proxied connection costs nearly
+// what it costs with nothing parked; any other goes through the whole flow.
+__attribute__((noinline)) int with_parked(accept_call &k) noexcept {
+  if (!readiness::kernel_first(k.listener)) return handed_out(accept_loop(k));
+  sockaddr_storage peer;
+  socklen_t peer_len = sizeof peer;
+  const shared_accept::snapshot begun = shared_accept::before_accept();
+  const int fd =
+      real::accept4(k.listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, k.flags);
+  if (fd < 0) {
+    if (errno != EAGAIN) return -1;
+    if (shared_accept::eagain_was_ours(begun)) return not_the_callers_eagain(k);
+    const int ready = take_ready(k);
+    if (ready >= 0) return handed_out(ready);
+    errno = EAGAIN;
+    return -1;
+  }
+  const int settled = settle_taken(k, fd, peer, peer_len);
+  if (settled != take_next) return handed_out(settled);
+  return handed_out(accept_loop(k));
+}
+
 }  // namespace
 
 // The usual call, with nothing parked, is take_one() written out here, so
@@ -401,7 +411,7 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
     return accept_first_or_untouched(listener, addr, addrlen, flags);
   const server_config &config = *acting;
   accept_call k{listener, addr, addrlen, flags, config};
-  if (pending::anything_parked()) [[unlikely]] return handed_out(accept_loop(k));
+  if (pending::anything_parked()) [[unlikely]] return with_parked(k);
 
   sockaddr_storage peer;
   socklen_t peer_len = sizeof peer;

@@ -208,15 +208,19 @@ connection_fate fate_of_unsettled(header_state state, const header_verdict &verd
 }
 
 void expect_more_than(int fd, size_t seen, low_water *saved) noexcept {
+  // Nothing seen yet: the socket's own mark (one byte, unless the
+  // application raised it on the listener, whose connections inherit it)
+  // already waits for the first bytes; left alone, it costs no call now and
+  // none to restore. A raised mark only makes the first wake come later.
+  if (seen == 0 && !saved->changed) return;
   if (!saved->changed) {
     socklen_t len = sizeof saved->original;
     if (getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &saved->original, &len) != 0)
       saved->original = 1;
-    saved->changed = true;
-    if (seen + 1 == static_cast<size_t>(saved->original)) return;
   }
   const int value = static_cast<int>(seen + 1);
-  setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value);
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value) == 0)
+    saved->changed = true;
 }
 
 void restore_low_water(int fd, low_water *saved) noexcept {

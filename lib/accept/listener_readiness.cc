@@ -45,10 +45,8 @@ int descriptor_of(int listener) noexcept {
         std::memory_order_acquire);
     if (!(word >> (static_cast<unsigned>(listener) % 64) & 1)) return -1;
   }
-  for (const entry &e : entries_now())
-    if (e.listener.load(std::memory_order_acquire) == listener)
-      return e.ready_fd.load(std::memory_order_acquire);
-  return -1;
+  const entry *e = find_entry(listener);
+  return e == nullptr ? -1 : e->ready_fd.load(std::memory_order_acquire);
 }
 
 int ensure(int listener) noexcept {
@@ -87,13 +85,32 @@ int ensure(int listener) noexcept {
   return rfd;
 }
 
+namespace {
+
+epoll_event watched_event(uint64_t key, bool hangup_only) noexcept {
+  epoll_event ev{};
+  // One-shot: a report disarms it, so that a connection claimed by one
+  // thread is not reported to the others over and over meanwhile.
+  ev.events = (hangup_only ? 0u : static_cast<uint32_t>(EPOLLIN)) | EPOLLRDHUP |
+              EPOLLONESHOT;
+  ev.data.u64 = key;
+  return ev;
+}
+
+}  // namespace
+
 bool watch(int listener, int fd, uint64_t key, bool hangup_only) noexcept {
   const int rfd = descriptor_of(listener);
   if (rfd < 0) return false;
-  epoll_event ev{};
-  ev.events = (hangup_only ? 0u : static_cast<uint32_t>(EPOLLIN)) | EPOLLRDHUP;
-  ev.data.u64 = key;
+  epoll_event ev = watched_event(key, hangup_only);
   return real::epoll_ctl(rfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool rewatch(int listener, int fd, uint64_t key, bool hangup_only) noexcept {
+  const int rfd = descriptor_of(listener);
+  if (rfd < 0) return false;
+  epoll_event ev = watched_event(key, hangup_only);
+  return real::epoll_ctl(rfd, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void unwatch(int listener, int fd) noexcept {
@@ -104,22 +121,43 @@ void unwatch(int listener, int fd) noexcept {
 void arm(int listener, int64_t at_ms) noexcept {
   mutex_guard lock(table_mutex);
   entry *e = find_locked(listener);
-  if (e == nullptr || e->timer_fd < 0) return;
-  if (at_ms < 0 && e->armed_ms < 0) return;
-  if (at_ms >= 0 && at_ms == e->armed_ms) return;
+  if (e == nullptr || e->timer_fd < 0 || at_ms < 0) return;
+  // Armed already for this time or earlier: when it fires, the due scan
+  // finds what is due and arms it again for the next. So settling the
+  // nearest connection (the usual case: its header came) costs no call.
+  if (e->armed_ms >= 0 && e->armed_ms <= at_ms) return;
   itimerspec spec{};
-  if (at_ms >= 0) {
-    const int64_t at = at_ms > 0 ? at_ms : 1;  // zero would disarm it
-    spec.it_value.tv_sec = static_cast<time_t>(at / 1000);
-    spec.it_value.tv_nsec = static_cast<long>((at % 1000) * 1000000);
-  }
+  const int64_t at = at_ms > 0 ? at_ms : 1;  // zero would disarm it
+  spec.it_value.tv_sec = static_cast<time_t>(at / 1000);
+  spec.it_value.tv_nsec = static_cast<long>((at % 1000) * 1000000);
   if (real::timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &spec) == 0)
     e->armed_ms = at_ms;
 }
 
+bool kernel_first(int listener) noexcept {
+  entry *e = find_entry(listener);
+  if (e == nullptr || e->nonblocking.load(std::memory_order_relaxed) == 0) return false;
+  // Racy between threads, and harmless: a look a call early or late.
+  const uint32_t calls = e->calls_since_look.load(std::memory_order_relaxed);
+  e->calls_since_look.store(calls + 1, std::memory_order_relaxed);
+  return calls + 1 < kernel_first_run;
+}
+
+void note_nonblocking(int listener, bool nonblocking) noexcept {
+  if (entry *e = find_entry(listener))
+    e->nonblocking.store(nonblocking ? 1 : 0, std::memory_order_relaxed);
+}
+
 int next_ready(int listener, uint64_t *key) noexcept {
-  const int rfd = descriptor_of(listener);
+  entry *const found = static_cast<unsigned>(listener) < bitmap_fds &&
+                               !(has_ready_fd[static_cast<unsigned>(listener) / 64].load(
+                                     std::memory_order_acquire) >>
+                                     (static_cast<unsigned>(listener) % 64) & 1)
+                           ? nullptr
+                           : find_entry(listener);
+  const int rfd = found == nullptr ? -1 : found->ready_fd.load(std::memory_order_acquire);
   if (rfd < 0) return 0;
+  found->calls_since_look.store(0, std::memory_order_relaxed);
   epoll_event ev{};
   const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
   if (n <= 0) return n;

@@ -65,14 +65,31 @@ int ensure(int listener) noexcept;
 inline constexpr uint64_t timer_key = ~uint64_t{0};
 // Watches / stops watching a parked connection, reported with `key`. With
 // `hangup_only`, only its hang-up wakes (a socket whose poll ignores
-// SO_RCVLOWAT, looked at on a timer instead).
+// SO_RCVLOWAT, looked at on a timer instead). The watch is one-shot: once
+// reported it stays quiet until rewatch() arms it again.
 bool watch(int listener, int fd, uint64_t key, bool hangup_only) noexcept;
+bool rewatch(int listener, int fd, uint64_t key, bool hangup_only) noexcept;
 void unwatch(int listener, int fd) noexcept;
-// Arms the listener's timer at `at_ms` (CLOCK_MONOTONIC), or disarms it
-// with at_ms < 0.
+// Makes sure the listener's timer fires at `at_ms` (CLOCK_MONOTONIC) or
+// earlier; nothing with at_ms < 0. A timer armed earlier is left as it is
+// (its firing finds nothing due and the caller arms it again), so that
+// settling the nearest connection costs no call.
 void arm(int listener, int64_t at_ms) noexcept;
+// Which to ask first in accept() on a listener with parked connections:
+// the kernel's queue, or the readiness descriptor. Only a listener seen
+// non-blocking (note_nonblocking()) asks the kernel first, as then a call
+// that finds the queue empty returns at once and looks at the parked
+// connections before it reports EAGAIN; and even so the parked ones are
+// looked at first every kernel_first_run calls, so that a queue that never
+// empties does not starve them. Those calls read the listener's flags
+// again (note_nonblocking()), so that a listener made blocking afterwards
+// is noticed within kernel_first_run calls.
+inline constexpr uint32_t kernel_first_run = 8;
+bool kernel_first(int listener) noexcept;
+void note_nonblocking(int listener, bool nonblocking) noexcept;
 // One ready key without waiting: 1 (*key set; the timer's is read and so
-// cleared), 0 when none, -1 on error.
+// cleared), 0 when none, -1 on error. It counts as a look at the parked
+// connections for kernel_first().
 int next_ready(int listener, uint64_t *key) noexcept;
 
 // For a blocking accept() with parked connections: waits until the

@@ -38,6 +38,8 @@ entry_range entries_made() noexcept {
       t[i].timer_fd = -1;
       t[i].wait_fd = -1;
       t[i].armed_ms = -1;
+      t[i].nonblocking.store(0, std::memory_order_relaxed);
+      t[i].calls_since_look.store(0, std::memory_order_relaxed);
       for (registration &r : t[i].regs) r = registration{};
     }
     table.store(t, std::memory_order_release);
@@ -73,8 +75,22 @@ void uninvolve(int fd) noexcept {
 }
 
 entry *find_locked(int listener) noexcept {
+  return find_entry(listener);
+}
+
+entry *find_entry(int listener) noexcept {
+  entry *const t = entries_now().first;
+  if (t == nullptr) return nullptr;
+  // By the listener's mark, the usual way; a listener whose mark could not
+  // be mapped is looked for among the entries.
+  if (const listener_mark *m = marks.find(listener)) {
+    const uint8_t index = m->entry.load(std::memory_order_acquire);
+    if (index != 0 && t[index - 1].listener.load(std::memory_order_acquire) == listener)
+      return &t[index - 1];
+    if (index != 0 || marks.find_in_use(listener) != nullptr) return nullptr;
+  }
   for (entry &e : entries_now())
-    if (e.listener.load(std::memory_order_relaxed) == listener) return &e;
+    if (e.listener.load(std::memory_order_acquire) == listener) return &e;
   return nullptr;
 }
 
@@ -86,8 +102,13 @@ entry *find_or_add_locked(int listener) noexcept {
       e.timer_fd = -1;
       e.wait_fd = -1;
       e.armed_ms = -1;
+      e.nonblocking.store(0, std::memory_order_relaxed);
+      e.calls_since_look.store(0, std::memory_order_relaxed);
       e.ready_fd.store(-1, std::memory_order_relaxed);
       e.listener.store(listener, std::memory_order_release);
+      if (listener_mark *m = marks.find_or_map(listener))
+        m->entry.store(static_cast<uint8_t>(&e - entries_now().first + 1),
+                       std::memory_order_release);
       used.fetch_add(1, std::memory_order_relaxed);
       involve(listener);
       return &e;
@@ -143,6 +164,8 @@ void close_descriptors_locked(entry &e, bool leave_sets) noexcept {
 }
 
 void remove_entry_locked(entry &e) noexcept {
+  if (listener_mark *m = marks.find(e.listener.load(std::memory_order_relaxed)))
+    m->entry.store(0, std::memory_order_release);
   close_descriptors_locked(e, true);
   for (registration &r : e.regs) r = registration{};
   e.listener.store(-1, std::memory_order_release);

@@ -41,11 +41,17 @@ struct entry {
   int wait_fd = -1;  // for a blocking accept(): the listener and ready_fd
   int64_t armed_ms = -1;
   registration regs[registration_capacity];
+  // Set once the listener was seen non-blocking (see kernel_first()), and
+  // accept() calls since its parked connections were last looked at.
+  std::atomic<uint8_t> nonblocking{0};
+  std::atomic<uint32_t> calls_since_look{0};
 };
 
 struct listener_mark {
   std::atomic<uint8_t> is_listener;
+  std::atomic<uint8_t> entry;  // its entry's index + 1, or 0: found in O(1)
 };
+static_assert(entry_capacity < 256);
 
 extern pthread_mutex_t table_mutex;
 extern std::atomic<int> live;  // entries with a readiness descriptor
@@ -77,6 +83,9 @@ void involve(int fd) noexcept;
 void uninvolve(int fd) noexcept;
 void set_bit(int fd, bool on) noexcept;  // has_ready_fd
 
+// The listener's entry, or null, found by its mark without a lock (the
+// entry may be changing: its fields are atomics or read under the lock).
+entry *find_entry(int listener) noexcept;
 // Under table_mutex.
 entry *find_locked(int listener) noexcept;
 entry *find_or_add_locked(int listener) noexcept;

@@ -40,6 +40,16 @@ CI = os.environ.get("CI") == "true"
 # are enforced as they are: None.
 CEILING_V1 = None
 CEILING_V2 = None
+# With connections parked on the listener, a proxied connection costs more
+# than with none: accept() goes through the parked path (a look-up of the
+# listener's queue and mode per call, and, in the call that finds the
+# kernel's queue empty, one epoll_wait on the readiness descriptor), and
+# close() of every descriptor looks at the records other than addresses
+# once anything was parked. The 10% target is open (doc/benchmark.md):
+# this ceiling, the figure last measured and a little, is what --enforce
+# holds meanwhile. The growth from 100 to 1,000 parked is held at nothing.
+CEILING_PARKED = 260
+PARKED_GROWTH = 0
 
 
 # ---- Processes --------------------------------------------------------------
@@ -146,9 +156,11 @@ class Server:
 
 
 def run_loadgen(cfg, port, mode, header, clients, seconds=None, count=None,
-                size=None):
+                size=None, delay_us=0):
     argv = [cfg.loadgen, "--port", str(port), "--mode", mode, "--header",
             header, "--clients", str(clients)]
+    if delay_us:
+        argv += ["--header-delay-us", str(delay_us)]
     if count is not None:
         argv.append("--lockstep")  # the same calls for every connection
     if count is not None:
@@ -163,6 +175,59 @@ def run_loadgen(cfg, port, mode, header, clients, seconds=None, count=None,
         raise RuntimeError("pp_loadgen failed: %s" % out.stderr.strip())
     result = dict(kv.split("=", 1) for kv in out.stdout.split())
     return {k: (v if k == "mode" else float(v)) for k, v in result.items()}
+
+
+class SilentClients:
+    """Connections that send nothing, held open for as long as a server
+    runs: parked by the library (its timeout made longer than the run).
+    They come from 127.3.x.y, so that the measured connections' sources
+    (pp_loadgen: 127.1.0.x) never run short of ports."""
+
+    def __init__(self, port, count):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < count + 256:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1024), hard))
+        self.socks = []
+        for i in range(count):
+            s = socket.socket()
+            s.bind(("127.3.%d.%d" % (i // 250, 1 + i % 250), 0))
+            s.connect(("127.0.0.1", port))
+            self.socks.append(s)
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+        self.socks = []
+
+
+def open_descriptors(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return -1
+
+
+def park_silent(server, count, defer_after_ms):
+    """Opens `count` silent connections to a pp_echo_server started with
+    --defer-accept-after-ms, waits until its process holds them (parked:
+    accepted by the library, never by the application) and until its
+    listener defers again, so that the measured connections are the usual
+    ones. Returns the SilentClients to close after the run."""
+    before = open_descriptors(server.proc.pid)
+    started = time.monotonic()
+    silent = SilentClients(server.port, count)
+    deadline = time.monotonic() + 60
+    while open_descriptors(server.proc.pid) < before + count:
+        if time.monotonic() > deadline:
+            silent.close()
+            raise RuntimeError("%d silent connections not parked: %d descriptors" % (
+                count, open_descriptors(server.proc.pid)))
+        time.sleep(0.05)
+    left = defer_after_ms / 1000.0 - (time.monotonic() - started) + 0.3
+    if left > 0:
+        time.sleep(left)
+    return silent
 
 
 # ---- Configuration -----------------------------------------------------------
@@ -193,6 +258,7 @@ class Config:
         self.spawn_n = 10 if q else 50
         self.tmp = tempfile.mkdtemp(prefix="pp-bench-")
         self.skipped = {}   # section or variant -> reason
+        self.silent = []    # SilentClients held while their servers run
         self.missing_tools = []
 
     def skipped_reason(self, name):
@@ -256,10 +322,11 @@ class MmproxyRouting:
 
 # ---- Servers of the timed runs -----------------------------------------------
 
-def nginx_conf(cfg, name, port, proxy_protocol):
+def nginx_conf(cfg, name, port, proxy_protocol, deferred=True):
     prefix = os.path.join(cfg.tmp, name)
     os.makedirs(prefix, exist_ok=True)
-    listen = "127.0.0.1:%d deferred%s" % (port, " proxy_protocol" if proxy_protocol else "")
+    listen = "127.0.0.1:%d%s%s" % (port, " deferred" if deferred else "",
+                                   " proxy_protocol" if proxy_protocol else "")
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
         f.write("""daemon off;
@@ -294,6 +361,23 @@ def start_servers(cfg, routing):
     start("echo", [cfg.echo, "--defer-accept"], stdout_port=True)
     start("echo+lib", [cfg.echo, "--defer-accept"], env=preload,
           stdout_port=True)
+    # The late workloads: no TCP_DEFER_ACCEPT, so that accept() comes before
+    # the header and the library parks every connection.
+    start("echo, accepting at once", [cfg.echo], stdout_port=True)
+    start("echo+lib, accepting at once", [cfg.echo], env=preload, stdout_port=True)
+    # The usual workload beside silent connections parked on the same
+    # listener for the whole run (see park_silent).
+    for n in PARKED_COUNTS:
+        name = "echo+lib, %d parked" % n
+        start(name, [cfg.echo, "--defer-accept-after-ms", str(DEFER_AFTER_MS)],
+              env=dict(preload, LIBPROXYPROTO_TIMEOUT=PARKED_TIMEOUT_MS),
+              stdout_port=True)
+        if name in servers:
+            try:
+                cfg.silent.append(park_silent(servers[name], n, DEFER_AFTER_MS))
+            except (RuntimeError, OSError) as e:
+                cfg.skipped[name] = str(e)
+                servers.pop(name).stop()
     if cfg.have("go-mmproxy", "go-mmproxy"):
         reason = routing.setup()
         if reason:
@@ -317,11 +401,16 @@ def start_servers(cfg, routing):
                 start(name, ["erl", "-noshell", "-pa", cfg.tmp, "-eval",
                              "echo:start(%d)" % port], env=env, port=port)
     if cfg.have("nginx", "nginx"):
-        for name, pp, env in (("nginx", False, None),
-                              ("nginx proxy_protocol", True, None),
-                              ("nginx+lib", False, preload)):
+        for name, pp, env, deferred in (
+                ("nginx", False, None, True),
+                ("nginx proxy_protocol", True, None, True),
+                ("nginx+lib", False, preload, True),
+                ("nginx, accepting at once", False, None, False),
+                ("nginx proxy_protocol, accepting at once", True, None, False),
+                ("nginx+lib, accepting at once", False, preload, False)):
             port = free_port()
-            start(name, nginx_conf(cfg, name.replace(" ", "-"), port, pp),
+            start(name, nginx_conf(cfg, name.replace(" ", "-").replace(",", ""), port, pp,
+                                   deferred),
                   env=env, port=port)
     return servers
 
@@ -341,7 +430,33 @@ VARIANTS = [
     ("http", "nginx, no proxy", "nginx", "none", None),
     ("http", "nginx proxy_protocol (v2)", "nginx proxy_protocol", "v2", "nginx, no proxy"),
     ("http", "nginx + libproxyproto v2", "nginx+lib", "v2", "nginx, no proxy"),
+    ("short", "libproxyproto v2, 100 parked", "echo+lib, 100 parked", "v2", "no proxy"),
+    ("short", "libproxyproto v2, 1000 parked", "echo+lib, 1000 parked", "v2", "no proxy"),
+    ("late 0.3 ms", "no proxy", "echo, accepting at once", "none", None),
+    ("late 0.3 ms", "libproxyproto v2", "echo+lib, accepting at once", "v2", "no proxy"),
+    ("late 2 ms", "no proxy", "echo, accepting at once", "none", None),
+    ("late 2 ms", "libproxyproto v2", "echo+lib, accepting at once", "v2", "no proxy"),
+    ("http late 0.3 ms", "nginx, no proxy", "nginx, accepting at once", "none", None),
+    ("http late 0.3 ms", "nginx proxy_protocol (v2)", "nginx proxy_protocol, accepting at once",
+     "v2", "nginx, no proxy"),
+    ("http late 0.3 ms", "nginx + libproxyproto v2", "nginx+lib, accepting at once", "v2",
+     "nginx, no proxy"),
 ]
+
+# Workloads beyond the three above: the header and request sent this many
+# microseconds after the handshake (a balancer that sends the header with
+# the client's first data), from more clients, since each spends most of
+# its time waiting: (pp_loadgen mode, delay in us, clients).
+LATE_WORKLOADS = {
+    "late 0.3 ms": ("short", 300, 64),
+    "late 2 ms": ("short", 2000, 64),
+    "http late 0.3 ms": ("http", 300, 64),
+}
+# Silent connections parked on the listener of the usual workload, held
+# (LIBPROXYPROTO_TIMEOUT an hour) while the measured connections come.
+PARKED_COUNTS = (100, 1000)
+PARKED_TIMEOUT_MS = "3600000"
+DEFER_AFTER_MS = 2000
 
 
 def timed_runs(cfg, servers):
@@ -357,9 +472,19 @@ def timed_runs(cfg, servers):
         names = [server] + (["echo-backend"] if server == "go-mmproxy" else [])
         return sum(servers[n].cpu_ns() for n in names)
 
+    def load(workload, port, header, seconds, warm=False):
+        if workload in LATE_WORKLOADS:
+            mode, delay, clients = LATE_WORKLOADS[workload]
+            return run_loadgen(cfg, port, mode, header, 4 if warm else clients,
+                               seconds=seconds, delay_us=delay)
+        if workload == "long":
+            return run_loadgen(cfg, port, "long", header, 4 if warm else cfg.long_clients,
+                               seconds=seconds, size=cfg.long_size)
+        return run_loadgen(cfg, port, workload, header, 4 if warm else cfg.short_clients,
+                           seconds=seconds)
+
     for workload, label, server, header, _ in active:
-        run_loadgen(cfg, servers[server].port, "long" if workload == "long" else workload,
-                    header, 4, seconds=0.2, size=cfg.long_size)
+        load(workload, servers[server].port, header, 0.2, warm=True)
     for r in range(cfg.rounds):
         print("bench: round %d of %d" % (r + 1, cfg.rounds), flush=True)
         # Each round starts one variant later (A B C, B C A, ...), so that
@@ -368,12 +493,7 @@ def timed_runs(cfg, servers):
         for workload, label, server, header, _ in active[k:] + active[:k]:
             port = servers[server].port
             cpu0 = cpu(server)
-            if workload == "long":
-                res = run_loadgen(cfg, port, "long", header, cfg.long_clients,
-                                  seconds=cfg.seconds, size=cfg.long_size)
-            else:
-                res = run_loadgen(cfg, port, workload, header,
-                                  cfg.short_clients, seconds=cfg.seconds)
+            res = load(workload, port, header, cfg.seconds)
             # Server CPU per operation: much less sensitive than the rate to
             # other load on the machine (it counts only the server's work).
             res["cpu_us"] = (cpu(server) - cpu0) / 1000 / max(res["done"], 1)
@@ -395,7 +515,7 @@ def parse_strace_counts(path):
     return counts
 
 
-def strace_echo(cfg, preload, header, defer, n):
+def strace_echo(cfg, preload, header, defer, n, delay_us=0):
     out = os.path.join(cfg.tmp, "strace-%d.txt" % n)
     argv = ["strace", "-f", "-c", "-o", out]
     if preload:
@@ -403,17 +523,27 @@ def strace_echo(cfg, preload, header, defer, n):
     argv += [cfg.echo, "--max-conns", str(n)] + (["--defer-accept"] if defer else [])
     srv = Server("strace echo", argv, stdout_port=True)
     try:
-        run_loadgen(cfg, srv.port, "short", header, 1, count=n)
+        run_loadgen(cfg, srv.port, "short", header, 1, count=n, delay_us=delay_us)
         srv.wait(60)
     finally:
         srv.stop()
     return parse_strace_counts(out)
 
 
-def syscall_slope(cfg, preload, header, defer):
+# The late path, counted: the header 5 ms after the handshake (strace) or
+# 20 ms (callgrind, which slows the server some fifty times), so that the
+# server has surely accepted the connection and looked at it, empty, before
+# the header comes: every connection takes the late path.
+LATE_TRACE_DELAY_US = 5000
+LATE_GRIND_DELAY_US = 20000
+
+
+def syscall_slope(cfg, preload, header, defer, delay_us=0):
     n1, n2 = cfg.trace_counts
-    c1 = strace_echo(cfg, preload, header, defer, n1)
-    c2 = strace_echo(cfg, preload, header, defer, n2)
+    if delay_us:  # each connection takes a few ms: fewer of them
+        n1, n2 = n1 // 4, n2 // 4
+    c1 = strace_echo(cfg, preload, header, defer, n1, delay_us)
+    c2 = strace_echo(cfg, preload, header, defer, n2, delay_us)
     names = set(c1) | set(c2)
     return {k: (c2.get(k, 0) - c1.get(k, 0)) / (n2 - n1) for k in names}
 
@@ -427,6 +557,10 @@ def syscall_figures(cfg):
                                    ("libproxyproto v2", True, "v2")):
         for defer in (True, False):
             rows[(label, defer)] = syscall_slope(cfg, preload, header, defer)
+    for label, preload, header in (("no proxy", False, "none"),
+                                   ("libproxyproto v2", True, "v2")):
+        rows[(label, "late")] = syscall_slope(cfg, preload, header, False,
+                                              LATE_TRACE_DELAY_US)
     return rows
 
 
@@ -454,16 +588,39 @@ def grind(cfg, tag, argv, env=None, bare=False):
     return full, e, out
 
 
-def grind_echo(cfg, preload, header, n):
-    tag = "echo-%s-%s-%d" % ("lib" if preload else "plain", header, n)
-    argv, env, out = grind(cfg, tag, [cfg.echo, "--defer-accept", "--max-conns", str(n)],
-                           {"LD_PRELOAD": cfg.lib} if preload else None)
+def grind_echo(cfg, preload, header, n, delay_us=0, parked=None):
+    """`delay_us`: the late path (no TCP_DEFER_ACCEPT). `parked`: that many
+    silent connections parked on the listener throughout (see park_silent)."""
+    tag = "echo-%s-%s-%d-%d-%s" % ("lib" if preload else "plain", header, n, delay_us,
+                                  parked)
+    if delay_us:
+        server_args = []
+    elif parked is not None:
+        server_args = ["--defer-accept-after-ms", str(DEFER_AFTER_MS)]
+    else:
+        server_args = ["--defer-accept"]
+    env = {"LD_PRELOAD": cfg.lib} if preload else {}
+    if parked is not None:
+        env["LIBPROXYPROTO_TIMEOUT"] = PARKED_TIMEOUT_MS
+    argv, env, out = grind(cfg, tag, [cfg.echo, "--max-conns", str(n)] + server_args, env)
     srv = Server("callgrind echo", argv, env=env, stdout_port=True)
+    silent = None
     try:
-        run_loadgen(cfg, srv.port, "short", header, 1, count=n)
+        if parked is not None:
+            silent = park_silent(srv, parked, DEFER_AFTER_MS)
+            # Parking them is not what is measured, and how many calls it
+            # took depends on how the connections arrived: counting starts
+            # afresh once they are parked.
+            zero = subprocess.run(["callgrind_control", "--zero", str(srv.proc.pid)],
+                                  capture_output=True, text=True, timeout=60)
+            if zero.returncode != 0:
+                raise RuntimeError("callgrind_control --zero: %s" % zero.stderr.strip())
+        run_loadgen(cfg, srv.port, "short", header, 1, count=n, delay_us=delay_us)
         srv.wait(120)
     finally:
         srv.stop()
+        if silent:
+            silent.close()
     return callgrind_total(out), out
 
 
@@ -493,6 +650,19 @@ def instruction_figures(cfg):
         i1, _ = grind_echo(cfg, preload, header, n1)
         i2, out = grind_echo(cfg, preload, header, n2)
         rows[label] = ((i2 - i1) / (n2 - n1), library_functions(out, n2) if preload else [])
+    # The late path (fewer connections: each waits for its header).
+    for label, preload, header in (("no proxy", False, "none"),
+                                   ("libproxyproto v2", True, "v2")):
+        i1, _ = grind_echo(cfg, preload, header, n1 // 4, LATE_GRIND_DELAY_US)
+        i2, out = grind_echo(cfg, preload, header, n2 // 4, LATE_GRIND_DELAY_US)
+        rows[(label, "late")] = ((i2 - i1) / (n2 // 4 - n1 // 4),
+                                 library_functions(out, n2 // 4) if preload else [])
+    # The usual workload with 0, 100 and 1,000 silent connections parked.
+    for parked in (0,) + PARKED_COUNTS:
+        i1, _ = grind_echo(cfg, True, "v2", n1, parked=parked)
+        i2, out = grind_echo(cfg, True, "v2", n2, parked=parked)
+        rows[("libproxyproto v2", parked)] = ((i2 - i1) / (n2 - n1),
+                                              library_functions(out, n2))
     return rows
 
 
@@ -564,6 +734,62 @@ def preload_figures(cfg):
 
 
 # ---- Report ------------------------------------------------------------------
+
+# System calls a header that comes after accept() cannot avoid, beyond the
+# two of one that comes with the connection (a look and the exact read):
+# the first look, which finds nothing (recv MSG_PEEK), SO_RCVLOWAT read
+# (getsockopt) to know what to restore, watching it (epoll_ctl ADD) and
+# no longer (epoll_ctl DEL), and asking the readiness descriptor what is
+# ready (epoll_pwait) in the accept() that hands it out. Derived in
+# doc/benchmark.md ("The late path's floor"), where each one is listed.
+LATE_SYSCALL_FLOOR = 10.0
+
+
+def parked_report(w, cfg, syscalls, instructions):
+    """The late path and the parked connections: their rows, and the
+    figures the counted targets hold."""
+    out = {}
+    if syscalls and ("libproxyproto v2", "late") in syscalls:
+        lib = syscalls[("libproxyproto v2", "late")]
+        base = syscalls[("no proxy", "late")]
+        out["calls"] = sum(lib.values()) - sum(base.values())
+        diff = ", ".join("%s %+.2f" % (k, lib.get(k, 0) - base.get(k, 0))
+                         for k in sorted(set(lib) | set(base))
+                         if abs(lib.get(k, 0) - base.get(k, 0)) >= 0.005)
+        w("")
+        w("The late path: header %.0f ms after the handshake, no TCP_DEFER_ACCEPT, so"
+          " that every connection is parked and handed out when its header comes"
+          " (strace, 1 client): no proxy %.2f, libproxyproto v2 %.2f system calls per"
+          " connection (%+.2f: %s)." % (LATE_TRACE_DELAY_US / 1000, sum(base.values()),
+                                        sum(lib.values()), out["calls"], diff or "none"))
+    if instructions and ("libproxyproto v2", "late") in instructions:
+        lib, funcs = instructions[("libproxyproto v2", "late")]
+        base = instructions[("no proxy", "late")][0]
+        w("")
+        w("The late path, user-space instructions per connection (callgrind, header"
+          " %.0f ms late): no proxy %.0f, libproxyproto v2 %.0f (%+.0f)." % (
+              LATE_GRIND_DELAY_US / 1000, base, lib, lib - base))
+        for cost, fn in funcs[:5]:
+            w("    - %.0f in %s" % (cost, fn))
+    if instructions and ("libproxyproto v2", 0) in instructions:
+        none = instructions[("libproxyproto v2", 0)][0]
+        plain = instructions["no proxy"][0]
+        w("")
+        w("The usual workload (header with the connection, TCP_DEFER_ACCEPT) with"
+          " silent connections parked on the same listener all along, user-space"
+          " instructions per proxied connection (callgrind; v2):")
+        w("")
+        for n in (0,) + PARKED_COUNTS:
+            per, funcs = instructions[("libproxyproto v2", n)]
+            w("- %d parked: %.0f per connection (%+.0f over no proxy; %+.1f%% over none"
+              " parked)" % (n, per, per - plain, 100.0 * (per - none) / none))
+            if n == PARKED_COUNTS[-1]:
+                for cost, fn in funcs[:5]:
+                    w("    - %.0f in %s" % (cost, fn))
+            if n:
+                out[("parked", n)] = round(per - none)
+        out["parked allowance"] = round(0.10 * none)
+    return out
 
 def median_ratio(runs, base, key):
     return statistics.median(r[key] / b[key] for r, b in zip(runs, base) if b[key] > 0)
@@ -661,6 +887,8 @@ def report(cfg, timed, syscalls, instructions, preload):
         w("")
         base = instructions["no proxy"][0]
         for label, (per, funcs) in instructions.items():
+            if not isinstance(label, str):
+                continue  # the late and parked rows, below
             ins_extra[label] = per - base
             w("- %s: %.0f per connection (%+.0f)" % (label, per, per - base))
             for cost, fn in funcs[:5]:
@@ -668,6 +896,7 @@ def report(cfg, timed, syscalls, instructions, preload):
     else:
         w("")
         w("Instructions: skipped: %s" % cfg.skipped.get("instructions"))
+    late = parked_report(w, cfg, syscalls, instructions)
     timed_pre, ir, calls = preload
     w("")
     w("Preloaded into processes that never accept (%d interleaved rounds, medians):" % cfg.preload_rounds)
@@ -747,6 +976,19 @@ def report(cfg, timed, syscalls, instructions, preload):
     for label in ("libproxyproto v1", "libproxyproto v2"):
         counted("%s: extra system calls per connection (header with the connection)" % label,
                 extra.get(label) if syscalls else None, 2.0, "calls")
+    counted("libproxyproto v2: extra system calls per connection, header 5 ms late"
+            " (the floor, doc/benchmark.md)", late.get("calls"), LATE_SYSCALL_FLOOR, "calls")
+    # O(1): what is parked does not change what a connection costs.
+    if late.get(("parked", PARKED_COUNTS[-1])) is not None:
+        growth = late[("parked", PARKED_COUNTS[-1])] - late[("parked", PARKED_COUNTS[0])]
+    else:
+        growth = None
+    counted("libproxyproto v2: instructions per connection with %d parked over %d parked"
+            % (PARKED_COUNTS[-1], PARKED_COUNTS[0]), growth, PARKED_GROWTH, "Ir")
+    counted("libproxyproto v2: instructions per connection with %d parked, over"
+            " the figure with none (target: within 10%%)" % PARKED_COUNTS[-1],
+            late.get(("parked", PARKED_COUNTS[-1])), late.get("parked allowance"), "Ir",
+            CEILING_PARKED)
     for label, target, ceiling in (("libproxyproto v1", 600, CEILING_V1),
                                    ("libproxyproto v2", 300, CEILING_V2)):
         counted("%s: extra instructions per connection" % label,
@@ -795,6 +1037,19 @@ def report(cfg, timed, syscalls, instructions, preload):
         timed_target(None if lib is None or mm is None else lib > mm,
                "%s: ahead of go-mmproxy: %s vs %s" % (
                    workload, "-" if lib is None else "%.3f" % lib, "-" if mm is None else "%.3f" % mm))
+    # nginx with the library against nginx's own proxy_protocol, the header
+    # 0.3 ms after the handshake (both accepting at once): the rates' ratio
+    # to each other, from their ratios to the same no-proxy nginx.
+    lib = ratios.get(("http late 0.3 ms", "nginx + libproxyproto v2"))
+    native = ratios.get(("http late 0.3 ms", "nginx proxy_protocol (v2)"))
+    lib_cpu = cpu_ratios.get(("http late 0.3 ms", "nginx + libproxyproto v2"))
+    native_cpu = cpu_ratios.get(("http late 0.3 ms", "nginx proxy_protocol (v2)"))
+    timed_target(None if lib is None or native is None else lib >= 0.95 * native,
+                 "http, header 0.3 ms late: nginx + libproxyproto >= 0.95 of nginx's own"
+                 " proxy_protocol connections/s: %s (server CPU per connection: %s)" % (
+                     "-" if lib is None or native is None else "%.3f" % (lib / native),
+                     "-" if lib_cpu is None or native_cpu is None
+                     else "%.3f" % (lib_cpu / native_cpu)))
     r = pre_ratio.get("openclose")
     timed_target(None if r is None else r <= 1.02,
                  "preloaded open/close within 2%%: %s" % ("-" if r is None else "%.3f" % r))
@@ -838,6 +1093,8 @@ def main():
         for s in servers.values():
             s.stop()
         servers = {}
+        for silent in cfg.silent:
+            silent.close()
         routing.teardown()
         print("bench: system calls (strace)", flush=True)
         syscalls = syscall_figures(cfg)

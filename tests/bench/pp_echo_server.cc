@@ -2,7 +2,8 @@
 // non-blocking listener drained with accept4(SOCK_NONBLOCK) until EAGAIN,
 // and each connection echoing what it reads until the peer closes.
 //
-//   pp_echo_server [--port N] [--defer-accept] [--max-conns N]
+//   pp_echo_server [--port N] [--defer-accept] [--defer-accept-after-ms M]
+//                  [--max-conns N]
 //
 // It binds 127.0.0.1 (port 0 by default), prints "listening PORT" on
 // standard output, and serves until killed, or until --max-conns
@@ -12,6 +13,9 @@
 // --defer-accept sets TCP_DEFER_ACCEPT: the listener wakes only once the
 // first data has arrived, as behind a proxy that sends the header with the
 // connection. Every variant of a comparison uses the same setting.
+// --defer-accept-after-ms M sets it only M ms after start: connections
+// opened before (the benchmark's silent ones, parked by the library) were
+// accepted at once, the ones measured after are deferred like the others.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace {
@@ -29,6 +34,7 @@ struct options {
   unsigned port = 0;
   bool defer_accept = false;
   long max_conns = -1;  // serve forever
+  long defer_after_ms = -1;
 };
 
 [[noreturn]] void die(const char *what) {
@@ -43,16 +49,30 @@ options parse_options(int argc, char **argv) {
       o.port = static_cast<unsigned>(strtoul(argv[++i], nullptr, 10));
     } else if (strcmp(argv[i], "--defer-accept") == 0) {
       o.defer_accept = true;
+    } else if (strcmp(argv[i], "--defer-accept-after-ms") == 0 && i + 1 < argc) {
+      o.defer_after_ms = strtol(argv[++i], nullptr, 10);
     } else if (strcmp(argv[i], "--max-conns") == 0 && i + 1 < argc) {
       o.max_conns = strtol(argv[++i], nullptr, 10);
     } else {
       fprintf(stderr,
               "usage: pp_echo_server [--port N] [--defer-accept] "
-              "[--max-conns N]\n");
+              "[--defer-accept-after-ms M] [--max-conns N]\n");
       exit(2);
     }
   }
   return o;
+}
+
+void defer_accept(int fd) {
+  const int seconds = 5;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds))
+    die("TCP_DEFER_ACCEPT");
+}
+
+long now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 int listen_on(const options &o) {
@@ -60,11 +80,7 @@ int listen_on(const options &o) {
   if (fd < 0) die("socket");
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (o.defer_accept) {
-    const int seconds = 5;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds))
-      die("TCP_DEFER_ACCEPT");
-  }
+  if (o.defer_accept) defer_accept(fd);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   sin.sin_port = htons(static_cast<uint16_t>(o.port));
@@ -92,10 +108,22 @@ int main(int argc, char **argv) {
   if (epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev)) die("epoll_ctl");
 
   long accepted = 0, closed = 0;
+  const long defer_at = o.defer_after_ms >= 0 ? now_ms() + o.defer_after_ms : -1;
+  bool deferred = false;
   static char buf[65536];
   epoll_event events[256];
   while (o.max_conns < 0 || closed < o.max_conns) {
-    const int n = epoll_wait(ep, events, 256, -1);
+    int wait_ms = -1;
+    if (defer_at >= 0 && !deferred) {
+      const long left = defer_at - now_ms();
+      if (left <= 0) {
+        defer_accept(listener);
+        deferred = true;
+      } else {
+        wait_ms = static_cast<int>(left);
+      }
+    }
+    const int n = epoll_wait(ep, events, 256, wait_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       die("epoll_wait");

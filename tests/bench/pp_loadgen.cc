@@ -3,7 +3,7 @@
 //
 //   pp_loadgen --port P --mode short|http|long [--header none|v1|v2]
 //              [--clients N] [--seconds S | --count N] [--size BYTES]
-//              [--lockstep]
+//              [--lockstep] [--header-delay-us N]
 //
 // short  each client connects, writes the header (if any) and "PING\r\n" in
 //        one write, reads the 6-byte echo, closes, and starts again.
@@ -25,6 +25,11 @@
 // 127.0.0.1 alone exhaust them, after which every connect() waits in the
 // kernel for a port (about 20 ms each here, whatever the server is). That
 // stall would land on whichever variant happens to run then.
+//
+// --header-delay-us N (short, http): the header and the request go
+//        together N microseconds after the connection is established, as
+//        behind a balancer that sends the header with the client's first
+//        data (an AWS NLB), instead of at once.
 //
 // --lockstep (short): after the echo, shut down the sending side and wait
 //        for the server's close before the next connection starts, so that
@@ -63,6 +68,7 @@ struct options {
   long count = -1;  // a fixed number of connections instead of a duration
   size_t size = 4096;
   bool lockstep = false;
+  long header_delay_us = 0;
 };
 
 [[noreturn]] void usage() {
@@ -101,6 +107,8 @@ options parse_options(int argc, char **argv) {
       o.seconds = atof(v);
     } else if (strcmp(a, "--count") == 0) {
       o.count = atol(v);
+    } else if (strcmp(a, "--header-delay-us") == 0) {
+      o.header_delay_us = atol(v);
     } else if (strcmp(a, "--size") == 0) {
       o.size = static_cast<size_t>(strtoul(v, nullptr, 10));
     } else {
@@ -164,7 +172,8 @@ size_t write_header(header_kind kind, uint64_t k, unsigned dport, char *out) {
 
 struct client {
   int fd = -1;
-  enum { idle, connecting, waiting, draining } state = idle;
+  enum { idle, connecting, delayed, waiting, draining } state = idle;
+  uint64_t send_at = 0;  // delayed: when the header and request go
   uint64_t started = 0;  // short/http: connect() time; long: send time
   size_t expect = 0;     // bytes of response still due (short, long)
   size_t got = 0;        // bytes of response so far
@@ -203,6 +212,8 @@ class generator {
  private:
   bool start_short(size_t i);
   void on_short_event(size_t i, uint32_t events);
+  void send_request(size_t i);
+  uint64_t send_delayed();
   bool open_long(size_t i);
   void on_long_event(size_t i);
   void finish(size_t i, bool ok);
@@ -288,23 +299,18 @@ void generator::on_short_event(size_t i, uint32_t events) {
     socklen_t len = sizeof err;
     getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0 || (events & EPOLLERR)) return finish(i, false);
-    // Header and request in one write: the header arrives with the data.
-    char out[160];
-    size_t n = write_header(o_.header, next_id_++, o_.port, out);
-    const char *req = o_.workload == mode::http ? http_request : ping;
-    const size_t req_len = strlen(req);
-    memcpy(out + n, req, req_len);
-    n += req_len;
-    if (!send_all(c.fd, out, n)) return finish(i, false);
-    t_.bytes += n;
-    c.expect = o_.workload == mode::http ? SIZE_MAX : req_len;
-    c.state = client::waiting;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = i;
-    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-    return;
+    if (o_.header_delay_us > 0) {
+      c.state = client::delayed;
+      c.send_at = now_ns() + static_cast<uint64_t>(o_.header_delay_us) * 1000u;
+      epoll_event ev{};
+      ev.events = EPOLLIN;  // only an early close or reset is reported
+      ev.data.u64 = i;
+      epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+      return;
+    }
+    return send_request(i);
   }
+  if (c.state == client::delayed) return finish(i, false);  // closed early
   for (;;) {
     const ssize_t r = recv(c.fd, buf_, sizeof buf_, 0);
     if (r > 0 && c.state == client::draining) return finish(i, false);
@@ -328,6 +334,41 @@ void generator::on_short_event(size_t i, uint32_t events) {
     // EOF: the end of an HTTP/1.0 response, an error for the echo.
     return finish(i, r == 0 && o_.workload == mode::http && c.got > 0);
   }
+}
+
+void generator::send_request(size_t i) {
+  client &c = clients_[i];
+  // Header and request in one write: the header arrives with the data.
+  char out[160];
+  size_t n = write_header(o_.header, next_id_++, o_.port, out);
+  const char *req = o_.workload == mode::http ? http_request : ping;
+  const size_t req_len = strlen(req);
+  memcpy(out + n, req, req_len);
+  n += req_len;
+  if (!send_all(c.fd, out, n)) return finish(i, false);
+  t_.bytes += n;
+  c.expect = o_.workload == mode::http ? SIZE_MAX : req_len;
+  c.state = client::waiting;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = i;
+  epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+// Sends what is due; returns the nearest time still to come (0: none).
+uint64_t generator::send_delayed() {
+  uint64_t next = 0;
+  const uint64_t now = now_ns();
+  for (size_t i = 0; i < clients_.size(); ++i) {
+    client &c = clients_[i];
+    if (c.state != client::delayed) continue;
+    if (c.send_at <= now) {
+      send_request(i);
+    } else if (next == 0 || c.send_at < next) {
+      next = c.send_at;
+    }
+  }
+  return next;
 }
 
 bool generator::open_long(size_t i) {
@@ -416,7 +457,16 @@ int generator::run() {
       t_.errors += busy;
       break;
     }
-    const int n = epoll_wait(ep_, events, 256, 100);
+    timespec wait{0, 100000000};  // 100 ms
+    if (o_.header_delay_us > 0) {
+      const uint64_t next = send_delayed();
+      if (next != 0) {
+        const uint64_t at = now_ns();
+        const uint64_t ns = next > at ? next - at : 0;
+        if (ns < 100000000u) wait = timespec{0, static_cast<long>(ns)};
+      }
+    }
+    const int n = epoll_pwait2(ep_, events, 256, &wait, nullptr);
     for (int k = 0; k < n; ++k) {
       const size_t i = static_cast<size_t>(events[k].data.u64);
       if (long_mode) on_long_event(i);
