@@ -27,6 +27,7 @@ constexpr key_names names[setting_key_count] = {
     {"udp_reply_entries", "LIBPROXYPROTO_UDP_REPLY_ENTRIES"},
     {"udp_reply_seconds", "LIBPROXYPROTO_UDP_REPLY_SECONDS"},
     {"inetd", "LIBPROXYPROTO_INETD"},
+    {"io_uring", "LIBPROXYPROTO_IO_URING"},
 };
 
 bool find_file_key(const char *key, size_t len, size_t *index) noexcept {

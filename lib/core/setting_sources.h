@@ -22,6 +22,7 @@ enum class setting_key : unsigned {
   udp_reply_entries,
   udp_reply_seconds,
   inetd,
+  io_uring,
   count_,
 };
 inline constexpr size_t setting_key_count =

@@ -42,6 +42,7 @@ constinit char udp_buffer[short_value_size];
 constinit char udp_reply_entries_buffer[short_value_size];
 constinit char udp_reply_seconds_buffer[short_value_size];
 constinit char inetd_buffer[short_value_size];
+constinit char io_uring_buffer[short_value_size];
 constinit char config_buffer[long_value_size];
 constinit char preload_buffer[long_value_size];
 constinit char program_buffer[program_name_size];
@@ -61,6 +62,7 @@ constinit slot setting_slots[setting_key_count] = {
     {udp_reply_entries_buffer, sizeof udp_reply_entries_buffer, 0, false, false},
     {udp_reply_seconds_buffer, sizeof udp_reply_seconds_buffer, 0, false, false},
     {inetd_buffer, sizeof inetd_buffer, 0, false, false},
+    {io_uring_buffer, sizeof io_uring_buffer, 0, false, false},
 };
 constinit slot config_slot{config_buffer, sizeof config_buffer, 0, false, false};
 constinit slot preload_slot{preload_buffer, sizeof preload_buffer, 0, false,
@@ -222,6 +224,8 @@ captured_value captured_ld_preload() noexcept {
 }
 
 bool captured_settings_present() noexcept { return !secure() && settings_present; }
+
+void note_explicit_request() noexcept { settings_present = true; }
 
 bool captured_secure_mode() noexcept { return secure(); }
 

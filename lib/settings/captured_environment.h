@@ -39,6 +39,13 @@ captured_value captured_ld_preload() noexcept;
 // set (non-empty), including ones this library does not read.
 bool captured_settings_present() noexcept;
 
+// The launcher, proxyproto-run, is itself the request to act on the
+// program it runs: after capture_environment(), it says so here, and
+// captured_settings_present() is then true (as if a LIBPROXYPROTO_*
+// variable were set), so that the activation rule (core/activation_rule.h)
+// needs no variable; `programs`, when set, still has the last word.
+void note_explicit_request() noexcept;
+
 // Whether the process runs in secure-execution mode (AT_SECURE).
 bool captured_secure_mode() noexcept;
 

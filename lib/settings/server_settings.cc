@@ -57,6 +57,7 @@ constinit server_config settings{default_versions,
                                  false,
                                  default_udp_reply_entries,
                                  default_udp_reply_seconds,
+                                 false,
                                  false};
 constinit pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
@@ -235,6 +236,8 @@ void load_settings() noexcept {
                 too_long[static_cast<size_t>(setting_key::getsockname)]);
   settings.inetd = load_flag(setting_key::inetd, sources,
                              too_long[static_cast<size_t>(setting_key::inetd)]);
+  settings.io_uring = load_flag(setting_key::io_uring, sources,
+                                too_long[static_cast<size_t>(setting_key::io_uring)]);
   load_unsigned(setting_key::version, sources,
                 too_long[static_cast<size_t>(setting_key::version)], 3,
                 default_versions, &settings.versions);

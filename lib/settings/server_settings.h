@@ -36,6 +36,9 @@ struct server_config {
   // Standard input is a connection accepted for this process by an inetd
   // (lib/accept/inherited_connections.h).
   bool inetd;                      // LIBPROXYPROTO_INETD
+  // Under proxyproto-run only: io_uring_setup() is allowed (an io_uring
+  // accept bypasses the launcher); off, it fails with ENOSYS.
+  bool io_uring;                   // LIBPROXYPROTO_IO_URING
 };
 
 inline constexpr unsigned default_versions = 3;
