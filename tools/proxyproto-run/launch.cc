@@ -150,21 +150,24 @@ launched launch(char **command, const filter_choice &choice, const sigset_t &chi
     close(sv[0]);
     child(command, choice, child_mask, sv[1], launcher);
   }
+  // The child's end is closed here at once, so that a child that dies
+  // before sending the descriptor is seen (end of file); its number is
+  // still the child's, for can_answer().
+  const int childs_end = sv[1];
+  close(sv[1]);
   const int notify = receive_descriptor(sv[0]);
   const char *why = "";
-  if (notify < 0 || !can_answer(pid, notify, sv[1], &why)) {
+  if (notify < 0 || !can_answer(pid, notify, childs_end, &why)) {
     if (notify >= 0) {
       fprintf(stderr, "proxyproto-run: %s: %s; not running %s\n", why, strerror(errno),
               command[0]);
       close(notify);
     }
     close(sv[0]);
-    close(sv[1]);
     *status = notify < 0 ? wait_status(pid) : (kill(pid, SIGKILL), wait_status(pid), 126);
     if (*status == 0) *status = 126;
     return out;
   }
-  close(sv[1]);
   const char word = go_ahead;
   if (write(sv[0], &word, 1) != 1) {
     close(notify);

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Helpers of the tests/run/ scripts (sourced after tests/lib/common.sh):
+#   run_start VAR-PID VAR-PORT NAME CMD...  start CMD (usually under the
+#       launcher) with its output in $PP_TMP/NAME.out (.err), and wait for
+#       its "port N" line
+#   run_client NAME PORT FORMAT [DELAY]  send printf FORMAT to the port with
+#       nc, after DELAY seconds; what came back in $PP_TMP/NAME.reply
+#   run_field FILE KEY     the value of KEY=... in FILE's last line
+#   run_static_server      build tests/run/run_server.c with musl-gcc -static
+#                          (prints its path)
+#   run_go_server static|dynamic   build tests/run/go_server.go (prints its path)
+# A missing musl-gcc or go skips the test, or fails it under CI=true.
+# shellcheck disable=SC2034
+
+require_env PP_RUN PP_RUN_DIR PP_SRCDIR
+[ -x "$PP_RUN" ] || pp_fatal "$PP_RUN not built"
+
+# Starts CMD with exec, so that the recorded pid is CMD's own.
+run_exec_to() {
+  local out=$1
+  shift
+  exec "$@" >"$out" 2>"$out.err"
+}
+
+run_start() {
+  local __pidvar=$1 __portvar=$2 name=$3 rs_pid rs_port
+  shift 3
+  pp_bg rs_pid run_exec_to "$PP_TMP/$name.out" "$@"
+  if ! pp_wait_for_line "$PP_TMP/$name.out" '^port [0-9]+' 20 "$rs_pid"; then
+    pp_dump "$PP_TMP/$name.out" "$PP_TMP/$name.out.err"
+    pp_fatal "$name did not start"
+  fi
+  rs_port=$(sed -n 's/^port //p' "$PP_TMP/$name.out" | head -n1)
+  printf -v "$__pidvar" '%s' "$rs_pid"
+  printf -v "$__portvar" '%s' "$rs_port"
+}
+
+run_client() {
+  { sleep "${4:-0}"; printf "$3"; } |
+    timeout 10 nc -N 127.0.0.1 "$2" >"$PP_TMP/$1.reply" 2>"$PP_TMP/$1.cerr" || true
+}
+
+run_field() {
+  tail -n1 "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
+}
+
+run_static_server() {
+  require_tool musl-gcc
+  local out=$PP_TMP/run_server_static
+  if [ ! -x "$out" ]; then
+    musl-gcc -static -O2 -o "$out" "$PP_SRCDIR/tests/run/run_server.c" >&2 ||
+      pp_fatal "musl-gcc could not build run_server.c"
+  fi
+  echo "$out"
+}
+
+# Go's build cache lives in the build tree (tests/run/gocache, removed by
+# make clean), so that only the first run compiles the standard library.
+run_go_server() {
+  require_tool go
+  local kind=$1 out=$PP_TMP/go_server_$1 cgo=0
+  [ "$kind" = dynamic ] && cgo=1
+  if [ ! -x "$out" ]; then
+    (cd "$PP_TMP" && GOCACHE="$PP_RUN_DIR/gocache" GOPATH="$PP_TMP/gopath" GO111MODULE=off \
+      GOFLAGS= CGO_ENABLED=$cgo go build -o "$out" "$PP_SRCDIR/tests/run/go_server.go") >&2 ||
+      pp_fatal "go build of go_server.go ($kind) failed"
+  fi
+  echo "$out"
+}

@@ -1,0 +1,186 @@
+/* A small TCP server for tests/run/, built twice: dynamically by make and
+ * statically with musl-gcc by the tests. Plain C and POSIX only.
+ *
+ * It listens on 127.0.0.1 (port 0: any), prints "port N" on stdout, then
+ * answers each connection with one line, also printed on stdout:
+ *   accept=IP:PORT peer=IP:PORT nb=0|1 ce=0|1 pid=N data=FIRST-LINE
+ * ("accept" is what accept put in addr, "peer" getpeername(), nb and ce
+ * the connection's O_NONBLOCK and FD_CLOEXEC) and closes it.
+ *
+ *   run_server blocking        accept() in a loop on a blocking listener
+ *   run_server epoll           non-blocking listener, epoll, accept4(
+ *                              SOCK_NONBLOCK|SOCK_CLOEXEC) until EAGAIN;
+ *                              many connections at once
+ *   run_server prefork N       N workers blocked in accept() on one listener
+ *   run_server efault          first accept() with a bad addr pointer: prints
+ *                              "efault errno=N", then serves as blocking
+ *   run_server io_uring        prints "io_uring_setup errno=N" and exits
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAXC 1024
+
+static void text(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (len >= sizeof(struct sockaddr_in) && ss->ss_family == AF_INET) {
+    const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+    inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+    port = ntohs(s->sin_port);
+  } else if (len >= sizeof(struct sockaddr_in6) && ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+    port = ntohs(s->sin6_port);
+  }
+  snprintf(out, cap, "%s:%d", ip, port);
+}
+
+struct conn {
+  int fd;
+  char accepted[80];
+  char buf[512];
+  size_t len;
+};
+
+static void finish(struct conn *c) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char peer[80] = "none";
+  if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) text(&ss, len, peer, sizeof peer);
+  char *nl = memchr(c->buf, '\n', c->len);
+  size_t n = nl ? (size_t)(nl - c->buf) : c->len;
+  if (n > 0 && c->buf[n - 1] == '\r') n--;
+  char line[1024];
+  int m = snprintf(line, sizeof line, "accept=%s peer=%s nb=%d ce=%d pid=%d data=%.*s\n",
+                   c->accepted, peer, (fcntl(c->fd, F_GETFL) & O_NONBLOCK) ? 1 : 0,
+                   (fcntl(c->fd, F_GETFD) & FD_CLOEXEC) ? 1 : 0, (int)getpid(), (int)n, c->buf);
+  fputs(line, stdout);
+  fflush(stdout);
+  int flags = fcntl(c->fd, F_GETFL);
+  fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
+  if (write(c->fd, line, (size_t)m) < 0) { /* the client left */ }
+  close(c->fd);
+}
+
+/* Reads until a newline or EOF; 1 when the connection is finished. */
+static int feed(struct conn *c) {
+  for (;;) {
+    ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) return 0;
+    if (r <= 0) return 1;
+    c->len += (size_t)r;
+    if (memchr(c->buf, '\n', c->len) || c->len == sizeof c->buf) return 1;
+  }
+}
+
+static void serve_blocking(int lfd, int bad_first) {
+  for (;;) {
+    struct conn c = {0};
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (bad_first) {
+      int fd = accept(lfd, (struct sockaddr *)8, &len);
+      printf("efault fd=%d errno=%d\n", fd, fd < 0 ? errno : 0);
+      fflush(stdout);
+      bad_first = 0;
+      len = sizeof ss;
+    }
+    c.fd = accept(lfd, (struct sockaddr *)&ss, &len);
+    if (c.fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      perror("accept");
+      exit(1);
+    }
+    text(&ss, len, c.accepted, sizeof c.accepted);
+    feed(&c);
+    finish(&c);
+  }
+}
+
+static void serve_epoll(int lfd) {
+  fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  for (;;) {
+    struct epoll_event evs[64];
+    int n = epoll_wait(ep, evs, 64, -1);
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.ptr == NULL) {
+        for (;;) {
+          struct sockaddr_storage ss;
+          socklen_t len = sizeof ss;
+          int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            perror("accept4");
+            exit(1);
+          }
+          struct conn *c = calloc(1, sizeof *c);
+          c->fd = fd;
+          text(&ss, len, c->accepted, sizeof c->accepted);
+          struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+          epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+        }
+      } else {
+        struct conn *c = evs[i].data.ptr;
+        if (feed(c)) {
+          epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+          finish(c);
+          free(c);
+        }
+      }
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "blocking";
+  if (strcmp(mode, "io_uring") == 0) {
+    char params[120] = {0};
+    long r = syscall(425 /* io_uring_setup, the same number everywhere */, 1, params);
+    printf("io_uring_setup errno=%d\n", r < 0 ? errno : 0);
+    return 0;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (bind(lfd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(lfd, 128) != 0) {
+    perror("bind/listen");
+    return 1;
+  }
+  socklen_t len = sizeof sin;
+  getsockname(lfd, (struct sockaddr *)&sin, &len);
+  printf("port %d\n", ntohs(sin.sin_port));
+  fflush(stdout);
+  if (strcmp(mode, "epoll") == 0) serve_epoll(lfd);
+  if (strcmp(mode, "efault") == 0) serve_blocking(lfd, 1);
+  if (strcmp(mode, "prefork") == 0) {
+    int n = argc > 2 ? atoi(argv[2]) : 2;
+    for (int i = 0; i < n; i++)
+      if (fork() == 0) serve_blocking(lfd, 0);
+    while (wait(NULL) > 0) {}
+    return 0;
+  }
+  serve_blocking(lfd, 0);
+  return 0;
+}

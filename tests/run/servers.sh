@@ -1,0 +1,121 @@
+#!/bin/bash
+# Real servers under proxyproto-run, each with a header that arrives with
+# the connection: accept()'s address and getpeername() are the claimed
+# client's, no header byte reaches the program, and a connection without a
+# header keeps its real peer. The servers:
+#   - run_server (C) built dynamically: blocking accept() and epoll with
+#     non-blocking accept4(SOCK_NONBLOCK | SOCK_CLOEXEC);
+#   - the same built statically with musl-gcc;
+#   - a Go net/http server, static (CGO_ENABLED=0) and dynamic (cgo);
+# and behind HAProxy send-proxy-v2, where each must see 127.0.0.1 and the
+# client's own port.
+set -eu
+# shellcheck source=tests/lib/common.sh
+. "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
+# shellcheck source=tests/run/run_lib.sh
+. "$(dirname "$0")/run_lib.sh"
+require_openbsd_nc
+pp_require_haproxy
+
+V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
+# v2, PROXY, TCP over IPv4, 198.51.100.9:5555 -> 127.0.0.1:80
+V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
+
+STATIC=$(run_static_server)
+GO_STATIC=$(run_go_server static)
+GO_DYNAMIC=$(run_go_server dynamic)
+
+declare -A SPORTS=()
+KINDS=()
+
+# check_c NAME SERVER MODE: the C server under the launcher.
+check_c() {
+  local name=$1 server=$2 mode=$3 pid port
+  run_start pid port "$name" "$PP_RUN" "$server" "$mode"
+  run_client "$name-v1" "$port" "${V1}hello v1\n"
+  pp_expect_eq "$name: accept() gives the v1 header's client" \
+    "$(run_field "$PP_TMP/$name-v1.reply" accept)" 203.0.113.7:4321
+  pp_expect_eq "$name: getpeername() gives the v1 header's client" \
+    "$(run_field "$PP_TMP/$name-v1.reply" peer)" 203.0.113.7:4321
+  pp_expect_eq "$name: the program reads the data, not the header" \
+    "$(run_field "$PP_TMP/$name-v1.reply" data)" hello
+  run_client "$name-v2" "$port" "${V2}hello v2\n"
+  pp_expect_eq "$name: a v2 header's client" \
+    "$(run_field "$PP_TMP/$name-v2.reply" peer)" 198.51.100.9:5555
+  pp_expect_eq "$name: after a v2 header, the data" \
+    "$(run_field "$PP_TMP/$name-v2.reply" data)" hello
+  run_client "$name-plain" "$port" "plain data\n"
+  pp_expect_match "$name: no header: the real peer" \
+    "$(run_field "$PP_TMP/$name-plain.reply" peer)" '^127\.0\.0\.1:[0-9]+$'
+  pp_expect_eq "$name: no header: the data intact" \
+    "$(run_field "$PP_TMP/$name-plain.reply" data)" plain
+  if [ "$mode" = epoll ]; then
+    pp_expect_eq "$name: accept4's SOCK_NONBLOCK and SOCK_CLOEXEC honoured" \
+      "$(run_field "$PP_TMP/$name-v1.reply" nb),$(run_field "$PP_TMP/$name-v1.reply" ce)" 1,1
+  else
+    pp_expect_eq "$name: accept() gives a blocking descriptor, kept across exec" \
+      "$(run_field "$PP_TMP/$name-v1.reply" nb),$(run_field "$PP_TMP/$name-v1.reply" ce)" 0,0
+  fi
+  SPORTS[$name]=$port
+  KINDS+=("$name")
+}
+
+# check_go NAME SERVER: the Go server under the launcher.
+check_go() {
+  local name=$1 server=$2 pid port
+  run_start pid port "$name" "$PP_RUN" "$server"
+  run_client "$name-v1" "$port" "${V1}GET / HTTP/1.0\r\n\r\n"
+  pp_expect_eq "$name: r.RemoteAddr is the v1 header's client" \
+    "$(run_field "$PP_TMP/$name-v1.reply" peer)" 203.0.113.7:4321
+  run_client "$name-v2" "$port" "${V2}GET / HTTP/1.0\r\n\r\n"
+  pp_expect_eq "$name: r.RemoteAddr is the v2 header's client" \
+    "$(run_field "$PP_TMP/$name-v2.reply" peer)" 198.51.100.9:5555
+  run_client "$name-plain" "$port" "GET / HTTP/1.0\r\n\r\n"
+  pp_expect_match "$name: no header: the real peer" \
+    "$(run_field "$PP_TMP/$name-plain.reply" peer)" '^127\.0\.0\.1:[0-9]+$'
+  # Many in a row: Go's threads (and SIGURG) take turns in accept4.
+  local i bad=0
+  for i in $(seq 1 20); do
+    run_client "$name-many" "$port" "PROXY TCP4 203.0.113.$i 127.0.0.1 $((1000 + i)) 80\r\nGET / HTTP/1.0\r\n\r\n"
+    [ "$(run_field "$PP_TMP/$name-many.reply" peer)" = "203.0.113.$i:$((1000 + i))" ] || bad=$((bad + 1))
+  done
+  pp_expect_eq "$name: 20 connections in a row, each with its own client" "$bad" 0
+  SPORTS[$name]=$port
+  KINDS+=("$name")
+}
+
+check_c dynamic-blocking "$PP_RUN_DIR/run_server" blocking
+check_c dynamic-epoll "$PP_RUN_DIR/run_server" epoll
+check_c static-blocking "$STATIC" blocking
+check_c static-epoll "$STATIC" epoll
+check_go go-static "$GO_STATIC"
+check_go go-dynamic "$GO_DYNAMIC"
+
+# ---- Behind HAProxy send-proxy-v2 -------------------------------------------
+declare -A HPORT=()
+haproxy_sections() {
+  local name
+  for name in "${KINDS[@]}"; do
+    HPORT[$name]=$(pp_free_port)
+    echo
+    echo "listen $name"
+    echo "    bind 127.0.0.1:${HPORT[$name]}"
+    echo "    server s1 127.0.0.1:${SPORTS[$name]} send-proxy-v2"
+  done
+}
+pp_haproxy_config haproxy_sections
+if ! pp_haproxy_start hpid haproxy_sections; then
+  pp_dump "$PP_HAPROXY_LOG"
+  pp_fatal "haproxy did not start listening"
+fi
+for name in "${KINDS[@]}"; do
+  case $name in
+    go-*) payload=$'GET / HTTP/1.0\r\n\r\n' ;;
+    *) payload=$'through haproxy\n' ;;
+  esac
+  pp_run_client_cport "$name-haproxy" "$payload" nc -N -p CPORT 127.0.0.1 "${HPORT[$name]}"
+  pp_expect_eq "$name behind HAProxy send-proxy-v2: the client's own address and port" \
+    "$(run_field "$PP_TMP/$name-haproxy.cout" peer)" "127.0.0.1:$PP_CPORT"
+done
+
+pp_finish
