@@ -2,14 +2,16 @@
 # built dynamically here and statically with musl-gcc by the tests, and a Go
 # net/http server built by the tests (static and with cgo).
 # Included by the top Makefile.am; paths are from the top source directory.
+pp_run_scripts = \
+	tests/run/launcher.sh \
+	tests/run/servers.sh \
+	tests/run/rules.sh
+EXTRA_DIST += $(pp_run_scripts) tests/run/run_lib.sh tests/run/run_server.c \
+	tests/run/go_server.go tests/run/local.mk
 if ENABLE_LAUNCHER
 check_PROGRAMS += tests/run/run_server
 tests_run_run_server_SOURCES = tests/run/run_server.c
 tests_run_run_server_CFLAGS = -std=gnu11 -Wall -Wextra $(PP_CWERROR)
-
-pp_run_scripts = \
-	tests/run/launcher.sh \
-	tests/run/servers.sh
 TESTS += $(pp_run_scripts)
 AM_TESTS_ENVIRONMENT += PP_RUN='$(abs_top_builddir)/tools/proxyproto-run/proxyproto-run'; \
 	PP_RUN_DIR='$(abs_top_builddir)/tests/run'; export PP_RUN PP_RUN_DIR;
@@ -17,5 +19,3 @@ PP_CLEAN_LOCAL += pp-clean-run
 pp-clean-run:
 	-chmod -R u+w tests/run/gocache 2>/dev/null; rm -rf tests/run/gocache
 endif
-EXTRA_DIST += tests/run/launcher.sh tests/run/servers.sh tests/run/run_lib.sh \
-	tests/run/run_server.c tests/run/go_server.go tests/run/local.mk
