@@ -56,6 +56,16 @@ for _ in $(seq 1 100); do
 done
 pp_expect_eq "the program dies with the launcher" "$gone" yes
 
+# The program's orphans are stopped when it exits (they would run on with
+# their accept() failing): SIGTERM, SIGKILL after 3 s.
+start=$SECONDS
+rc=0
+"$PP_RUN" sh -c 'sleep 60 & echo "orphan $!"; exit 5' >"$PP_TMP/orphans.out" || rc=$?
+orphan=$(sed -n 's/^orphan //p' "$PP_TMP/orphans.out")
+pp_expect_eq "a program that leaves a child behind: its own status" "$rc" 5
+pp_check "... its orphan was stopped" sh -c "! kill -0 $orphan 2>/dev/null"
+pp_check "... within the grace period ($((SECONDS - start)) s)" [ $((SECONDS - start)) -le 5 ]
+
 # Where the filter cannot be installed, the program never runs: here a
 # second launcher inside the first (a process under a listener cannot get
 # another, EBUSY).

@@ -6,7 +6,8 @@ pp_run_scripts = \
 	tests/run/launcher.sh \
 	tests/run/servers.sh \
 	tests/run/rules.sh \
-	tests/run/timing.sh
+	tests/run/timing.sh \
+	tests/run/calls.sh
 EXTRA_DIST += $(pp_run_scripts) tests/run/run_lib.sh tests/run/run_server.c \
 	tests/run/go_server.go tests/run/local.mk
 if ENABLE_LAUNCHER

@@ -14,6 +14,9 @@
  *   run_server prefork N       N workers blocked in accept() on one listener
  *   run_server efault          first accept() with a bad addr pointer: prints
  *                              "efault errno=N", then serves as blocking
+ *   run_server eintr           its first accept() is interrupted by SIGALRM
+ *                              (no SA_RESTART) after 1 s: prints "eintr",
+ *                              sleeps 1 s, then serves as blocking
  *   run_server io_uring        prints "io_uring_setup errno=N" and exits
  */
 #ifndef _GNU_SOURCE
@@ -88,6 +91,8 @@ static int feed(struct conn *c) {
     if (memchr(c->buf, '\n', c->len) || c->len == sizeof c->buf) return 1;
   }
 }
+
+static void on_alarm(int sig) { (void)sig; }
 
 static void serve_blocking(int lfd, int bad_first) {
   for (;;) {
@@ -174,6 +179,19 @@ int main(int argc, char **argv) {
   fflush(stdout);
   if (strcmp(mode, "epoll") == 0) serve_epoll(lfd);
   if (strcmp(mode, "efault") == 0) serve_blocking(lfd, 1);
+  if (strcmp(mode, "eintr") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: accept() returns EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept(lfd, (struct sockaddr *)&ss, &sl);
+    printf("eintr fd=%d errno=%d\n", fd, fd < 0 ? errno : 0);
+    fflush(stdout);
+    sleep(1);
+  }
   if (strcmp(mode, "prefork") == 0) {
     int n = argc > 2 ? atoi(argv[2]) : 2;
     for (int i = 0; i < n; i++)

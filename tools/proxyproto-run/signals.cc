@@ -1,6 +1,10 @@
 #include "signals.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +14,32 @@ namespace proxyproto::run {
 namespace {
 
 constexpr int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+// Sends `sig` to every child of the launcher (the program's orphans,
+// reparented to it), found in /proc.
+void signal_children(int sig) noexcept {
+  DIR *d = opendir("/proc");
+  if (d == nullptr) return;
+  const pid_t self = getpid();
+  while (dirent *e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char path[300], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "re");
+    if (f == nullptr) continue;
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    // pid (comm) state ppid ...: comm may hold anything, so from the last ')'.
+    const char *close_paren = strrchr(buf, ')');
+    if (close_paren == nullptr) continue;
+    char state = 0;
+    int ppid = 0;
+    if (sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == self)
+      kill(static_cast<pid_t>(atoi(e->d_name)), sig);
+  }
+  closedir(d);
+}
 
 }  // namespace
 
@@ -35,6 +65,18 @@ void child_watch::on_signals(int signal_fd) noexcept {
     if (!program_done_) kill(program_, sig);
   }
   if (child_signal) reap();
+}
+
+int child_watch::stop_orphans(int64_t now) noexcept {
+  if (!program_done_ || no_children_) return -1;
+  if (kill_at_ < 0) {
+    signal_children(SIGTERM);
+    kill_at_ = now + orphan_grace_ms;
+  } else if (now >= kill_at_) {
+    signal_children(SIGKILL);
+    kill_at_ = now + 1000;
+  }
+  return static_cast<int>(kill_at_ - now);
 }
 
 void child_watch::reap() noexcept {

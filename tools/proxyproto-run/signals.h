@@ -2,14 +2,22 @@
 // SIGUSR1, SIGUSR2 and SIGWINCH sent to the launcher (kill(1), systemd,
 // a container runtime) are passed on to the program; those a terminal
 // sends to its whole foreground group (SI_KERNEL) reach the program
-// directly and are not sent twice. The launcher is a child subreaper, so
-// the program's orphans (a daemon that forks away) stay under it, and it
-// runs until every one of them is gone; it exits with the program's
-// status, 128+N for signal N, as a shell would report it.
+// directly and are not sent twice. It exits with the program's status,
+// 128+N for signal N, as a shell would report it.
+//
+// The launcher is a child subreaper: the program's orphans (workers whose
+// master died, a daemon that forked away) become its children. They run
+// under the filter, and without the supervisor their accept() would fail
+// with ENOSYS, so when the program exits the launcher stops them as a
+// container's init would: SIGTERM, and SIGKILL after a grace period
+// (orphan_grace_ms), before it exits. Programs are to be run in the
+// foreground (nginx -g 'daemon off;', systemd Type=simple or exec).
 #pragma once
 
 #include <signal.h>
 #include <sys/types.h>
+
+#include <cstdint>
 
 namespace proxyproto::run {
 
@@ -23,6 +31,9 @@ class child_watch {
   // Reads the signals queued on `signal_fd`: forwards, reaps.
   void on_signals(int signal_fd) noexcept;
   bool all_gone() const noexcept { return program_done_ && no_children_; }
+  // Once the program has exited: stops its orphans. Returns the
+  // milliseconds until it must be called again (-1: not needed).
+  int stop_orphans(int64_t now) noexcept;
   int exit_status() const noexcept { return status_; }
 
  private:
@@ -31,6 +42,9 @@ class child_watch {
   bool program_done_ = false;
   bool no_children_ = false;
   int status_ = 0;
+  int64_t kill_at_ = -1;  // when SIGKILL follows the SIGTERM sent
 };
+
+inline constexpr int64_t orphan_grace_ms = 3000;
 
 }  // namespace proxyproto::run

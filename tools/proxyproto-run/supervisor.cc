@@ -98,6 +98,8 @@ int supervise(pid_t child, int notify_fd, int signal_fd, const server_config &co
     }
     const int until_housekeeping = static_cast<int>(next_housekeeping - now);
     if (timeout < 0 || timeout > until_housekeeping) timeout = until_housekeeping;
+    const int until_orphans = children.stop_orphans(now);
+    if (until_orphans >= 0 && until_orphans < timeout) timeout = until_orphans;
     epoll_event events[64];
     const int n = epoll_wait(epoll_fd, events, 64, timeout);
     if (n < 0 && errno != EINTR) break;
