@@ -4,11 +4,13 @@
 //   peer=IP:PORT
 // (r.RemoteAddr, which Go takes from accept4's address), also printed on
 // standard output. Built twice by the tests: CGO_ENABLED=0 (static) and
-// with cgo (dynamic, cgo resolver).
+// with cgo (dynamic, cgo resolver). With the argument "echo" it is a plain
+// TCP echo server instead (for measurements: pp_loadgen --mode short).
 package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +23,18 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("port %d\n", l.Addr().(*net.TCPAddr).Port)
+	if len(os.Args) > 1 && os.Args[1] == "echo" {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				continue
+			}
+			go func(c net.Conn) {
+				io.Copy(c, c)
+				c.Close()
+			}(c)
+		}
+	}
 	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		line := fmt.Sprintf("peer=%s", r.RemoteAddr)
 		fmt.Println(line)
