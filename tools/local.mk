@@ -9,6 +9,7 @@ tools_proxyproto_inspect_CFLAGS = -std=c99 -Wall -Wextra -Werror=implicit-functi
 	$(PP_CWERROR)
 tools_proxyproto_inspect_LDADD = lib/libproxyproto.la
 dist_man1_MANS = doc/proxyproto-inspect.1
+man1_MANS =
 
 # ---- The public C interface ----------------------------------------------------
 if ENABLE_TESTS

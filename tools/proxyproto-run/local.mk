@@ -33,5 +33,8 @@ tools_proxyproto_run_proxyproto_run_CPPFLAGS = $(AM_CPPFLAGS) $(SECCOMP_CFLAGS)
 tools_proxyproto_run_proxyproto_run_LDADD = lib/libproxyproto_engine.la \
 	lib/libproxyproto_core.la lib/libproxyproto_runtime.la $(SECCOMP_LIBS) \
 	-ldl -lpthread
+# proxyproto-run(1), made by pandoc from doc/proxyproto-run.1.md (see the
+# documentation section of Makefile.am) and shipped in the tarball.
+man1_MANS += doc/proxyproto-run.1
 endif
 EXTRA_DIST += tools/proxyproto-run/local.mk
