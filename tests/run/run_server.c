@@ -3,8 +3,9 @@
  *
  * It listens on 127.0.0.1 (port 0: any), prints "port N" on stdout, then
  * answers each connection with one line, also printed on stdout:
- *   accept=IP:PORT peer=IP:PORT nb=0|1 ce=0|1 pid=N data=FIRST-LINE
- * ("accept" is what accept put in addr, "peer" getpeername(), nb and ce
+ *   accept=IP:PORT peer=IP:PORT local=IP:PORT nb=0|1 ce=0|1 pid=N data=FIRST-LINE
+ * ("accept" is what accept put in addr, "peer" getpeername(), "local"
+ * getsockname(), nb and ce
  * the connection's O_NONBLOCK and FD_CLOEXEC) and closes it.
  *
  *   run_server blocking        accept() in a loop on a blocking listener
@@ -65,12 +66,15 @@ static void finish(struct conn *c) {
   socklen_t len = sizeof ss;
   char peer[80] = "none";
   if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) text(&ss, len, peer, sizeof peer);
+  char local[80] = "none";
+  len = sizeof ss;
+  if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0) text(&ss, len, local, sizeof local);
   char *nl = memchr(c->buf, '\n', c->len);
   size_t n = nl ? (size_t)(nl - c->buf) : c->len;
   if (n > 0 && c->buf[n - 1] == '\r') n--;
   char line[1024];
-  int m = snprintf(line, sizeof line, "accept=%s peer=%s nb=%d ce=%d pid=%d data=%.*s\n",
-                   c->accepted, peer, (fcntl(c->fd, F_GETFL) & O_NONBLOCK) ? 1 : 0,
+  int m = snprintf(line, sizeof line, "accept=%s peer=%s local=%s nb=%d ce=%d pid=%d data=%.*s\n",
+                   c->accepted, peer, local, (fcntl(c->fd, F_GETFL) & O_NONBLOCK) ? 1 : 0,
                    (fcntl(c->fd, F_GETFD) & FD_CLOEXEC) ? 1 : 0, (int)getpid(), (int)n, c->buf);
   fputs(line, stdout);
   fflush(stdout);

@@ -91,6 +91,38 @@ check_c static-epoll "$STATIC" epoll
 check_go go-static "$GO_STATIC"
 check_go go-dynamic "$GO_DYNAMIC"
 
+# ---- getsockname: the header's destination under LIBPROXYPROTO_GETSOCKNAME ---
+run_start pid port getsockname env LIBPROXYPROTO_GETSOCKNAME=1 "$PP_RUN" "$STATIC" epoll
+run_client getsockname-v1 "$port" "${V1}hello\n"
+pp_expect_eq "LIBPROXYPROTO_GETSOCKNAME=1: getsockname() gives the header's destination" \
+  "$(run_field "$PP_TMP/getsockname-v1.reply" local)" 127.0.0.1:80
+run_client getsockname-plain "$port" "plain\n"
+pp_expect_eq "LIBPROXYPROTO_GETSOCKNAME=1: without a header, the real local address" \
+  "$(run_field "$PP_TMP/getsockname-plain.reply" local)" "127.0.0.1:$port"
+pp_stop "$pid"
+pp_expect_eq "without LIBPROXYPROTO_GETSOCKNAME: getsockname() is the kernel's" \
+  "$(run_field "$PP_TMP/static-epoll-v1.reply" local)" "127.0.0.1:${SPORTS[static-epoll]}"
+
+# ---- An unprivileged user, no capability -------------------------------------
+if [ "$(id -u)" = 0 ]; then
+  require_tool setpriv
+  chmod 711 "$PP_TMP"
+  run_start pid port unprivileged setpriv --reuid=65534 --regid=65534 --clear-groups \
+    --inh-caps=-all --bounding-set=-all -- "$PP_RUN" "$STATIC" blocking
+  run_client unprivileged "$port" "${V1}hello\n"
+  pp_expect_eq "as user 65534 without capabilities: the claimed client" \
+    "$(run_field "$PP_TMP/unprivileged.reply" peer)" 203.0.113.7:4321
+  pp_expect_eq "as user 65534: the server ran as that user" \
+    "$(awk '/^Uid:/ { print $2 }' "/proc/$(pgrep -P "$pid" | head -n1)/status")" 65534
+  pp_stop "$pid"
+else
+  run_start pid port unprivileged "$PP_RUN" "$STATIC" blocking
+  run_client unprivileged "$port" "${V1}hello\n"
+  pp_expect_eq "as user $(id -u): the claimed client" \
+    "$(run_field "$PP_TMP/unprivileged.reply" peer)" 203.0.113.7:4321
+  pp_stop "$pid"
+fi
+
 # ---- Behind HAProxy send-proxy-v2 -------------------------------------------
 declare -A HPORT=()
 haproxy_sections() {
