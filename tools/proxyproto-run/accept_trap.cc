@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <linux/kcmp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -42,6 +44,7 @@ struct listener_state {
   size_t parked = 0;
   bool watched = false;       // in the epoll set for the held calls
   bool wake_sent = false;     // a wake-up is on its way
+  int64_t last_used = 0;      // the last call on it (kept a while, cached)
 };
 
 struct parked_connection {
@@ -56,6 +59,15 @@ struct parked_connection {
 std::unordered_map<uint64_t, listener_state> listeners;
 std::unordered_map<int, uint64_t> listener_by_fd;  // watched copies
 std::unordered_map<int, parked_connection> parked;
+// (thread, descriptor) -> listener cookie: the listener a thread's
+// descriptor was last found to be, checked at each call with one
+// kcmp(KCMP_FILE) against the supervisor's copy instead of pidfd_getfd and
+// the getsockopt calls. A listener's state and copy are kept while it is
+// in use, and released idle_release_ms after its last call (so that a
+// listener the program closed is not kept open for long).
+std::unordered_map<uint64_t, uint64_t> known_listeners;
+bool kcmp_works = true;
+constexpr int64_t idle_release_ms = 1000;
 accept_counts counts;
 
 // A recheck pause for parked AF_UNIX connections, which ignore SO_RCVLOWAT.
@@ -68,17 +80,38 @@ bool blocking(int fd) noexcept {
   return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
-void release_if_idle(uint64_t cookie) noexcept {
+uint64_t thread_descriptor(const trapped_call &call) noexcept {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(call.tid)) << 32) |
+         static_cast<uint32_t>(call.fd);
+}
+
+// Whether the program's descriptor of `call` is the same open file as the
+// supervisor's copy `fd`.
+bool same_file(const trapped_call &call, int fd) noexcept {
+  if (!kcmp_works) return false;
+  const long r = syscall(SYS_kcmp, call.tid, getpid(), KCMP_FILE, call.fd, fd);
+  if (r < 0 && errno == ENOSYS) kcmp_works = false;
+  return r == 0;
+}
+
+// Releases a listener's state once nothing is pending on it and it has not
+// been used for a while (or at once, with `now` < 0).
+void release_if_idle(uint64_t cookie, int64_t now = -1) noexcept {
   auto it = listeners.find(cookie);
   if (it == listeners.end()) return;
   listener_state &l = it->second;
   if (!l.ready.empty() || !l.held.empty() || l.parked != 0) return;
+  if (kcmp_works && now >= 0 && now - l.last_used < idle_release_ms) return;
+  if (kcmp_works && now < 0) return;  // kept for the next call, cached
   if (l.watched) {
     unwatch(l.fd);
     listener_by_fd.erase(l.fd);
   }
   close(l.fd);
   listeners.erase(it);
+  for (auto k = known_listeners.begin(); k != known_listeners.end();)
+    if (k->second == cookie) k = known_listeners.erase(k);
+    else ++k;
 }
 
 void close_connection(int fd) noexcept {
@@ -292,16 +325,19 @@ int program_listener(const trapped_call &call, int *family) noexcept {
   return fd;
 }
 
-}  // namespace
-
-void trapped_accept(const trapped_call &call) noexcept {
-  const int notify = notify_descriptor();
+// The state of the call's listener: from the cache when kcmp confirms it,
+// else found and made; null when the kernel is to answer.
+listener_state *listener_of(const trapped_call &call) noexcept {
+  const uint64_t key = thread_descriptor(call);
+  auto known = known_listeners.find(key);
+  if (known != known_listeners.end()) {
+    auto it = listeners.find(known->second);
+    if (it != listeners.end() && same_file(call, it->second.fd)) return &it->second;
+    known_listeners.erase(known);
+  }
   int family = 0;
   const int fd = program_listener(call, &family);
-  if (fd < 0) {
-    answer_continue(notify, call.id);
-    return;
-  }
+  if (fd < 0) return nullptr;
   const uint64_t cookie = socket_cookie(fd);
   auto [it, fresh] = listeners.try_emplace(cookie);
   listener_state &l = it->second;
@@ -312,6 +348,22 @@ void trapped_accept(const trapped_call &call) noexcept {
   } else {
     close(fd);
   }
+  if (kcmp_works) known_listeners[key] = cookie;
+  return &l;
+}
+
+}  // namespace
+
+void trapped_accept(const trapped_call &call) noexcept {
+  const int notify = notify_descriptor();
+  listener_state *found = listener_of(call);
+  if (found == nullptr) {
+    answer_continue(notify, call.id);
+    return;
+  }
+  listener_state &l = *found;
+  const uint64_t cookie = l.cookie;
+  l.last_used = monotonic_ms();
   for (;;) {
     if (l.ready.empty()) {
       const int error = pull_backlog(l);
@@ -426,6 +478,12 @@ int accept_timers(int64_t now) noexcept {
       if (!still_waiting(notify_descriptor(), h->id)) h = l.held.erase(h);
       else ++h;
   expire_wakeups(now);
+  // Listeners not used for a while are let go.
+  for (auto it = listeners.begin(); it != listeners.end();) {
+    const uint64_t cookie = it->first;
+    ++it;
+    release_if_idle(cookie, now);
+  }
   return next > 0x7fffffff ? 0x7fffffff : static_cast<int>(next);
 }
 
