@@ -89,7 +89,8 @@ uint64_t thread_descriptor(const trapped_call &call) noexcept {
 // supervisor's copy `fd`.
 bool same_file(const trapped_call &call, int fd) noexcept {
   if (!kcmp_works) return false;
-  const long r = syscall(SYS_kcmp, call.tid, getpid(), KCMP_FILE, call.fd, fd);
+  static const pid_t self = getpid();
+  const long r = syscall(SYS_kcmp, call.tid, self, KCMP_FILE, call.fd, fd);
   if (r < 0 && errno == ENOSYS) kcmp_works = false;
   return r == 0;
 }
