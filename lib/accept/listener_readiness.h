@@ -84,8 +84,18 @@ void arm(int listener, int64_t at_ms) noexcept;
 // empties does not starve them. Those calls read the listener's flags
 // again (note_nonblocking()), so that a listener made blocking afterwards
 // is noticed within kernel_first_run calls.
+// Inline: its listener's mark, two loads and a store.
 inline constexpr uint32_t kernel_first_run = 8;
-bool kernel_first(int listener) noexcept;
+inline bool kernel_first(int listener) noexcept {
+  detail::listener_mark *m = detail::marks.find(listener);
+  if (m == nullptr || m->nonblocking.load(std::memory_order_relaxed) == 0) return false;
+  // Racy between threads, and harmless: a look a call early or late. It
+  // stays at the run's end until the look (next_ready()) starts it again.
+  const uint32_t calls = m->calls_since_look.load(std::memory_order_relaxed) + 1u;
+  if (calls >= kernel_first_run) return false;
+  m->calls_since_look.store(static_cast<uint8_t>(calls), std::memory_order_relaxed);
+  return true;
+}
 void note_nonblocking(int listener, bool nonblocking) noexcept;
 // One ready key without waiting: 1 (*key set; the timer's is read and so
 // cleared), 0 when none, -1 on error. It counts as a look at the parked

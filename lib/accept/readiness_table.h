@@ -41,15 +41,23 @@ struct entry {
   int wait_fd = -1;  // for a blocking accept(): the listener and ready_fd
   int64_t armed_ms = -1;
   registration regs[registration_capacity];
-  // Set once the listener was seen non-blocking (see kernel_first()), and
-  // accept() calls since its parked connections were last looked at.
-  std::atomic<uint8_t> nonblocking{0};
-  std::atomic<uint32_t> calls_since_look{0};
 };
 
+// Found by descriptor number alone (descriptor_table), so that accept()
+// with connections parked decides which to ask first (kernel_first()) with
+// a few loads inline, without a look-up of the entry.
 struct listener_mark {
   std::atomic<uint8_t> is_listener;
   std::atomic<uint8_t> entry;  // its entry's index + 1, or 0: found in O(1)
+  // Set once the listener was seen non-blocking while it had an entry, and
+  // cleared with the entry (see kernel_first()); accept() calls since its
+  // parked connections were last looked at.
+  std::atomic<uint8_t> nonblocking;
+  std::atomic<uint8_t> calls_since_look;
+  // Its entry's readiness descriptor + 1, or 0, set and cleared with the
+  // has_ready_fd bit (publish_ready_fd()): the look in the accept() that
+  // finds the kernel's queue empty (next_ready()) reads it here.
+  std::atomic<int> ready_fd_plus_one;
 };
 static_assert(entry_capacity < 256);
 
@@ -81,7 +89,9 @@ inline bool is_involved(int fd) noexcept {
 }
 void involve(int fd) noexcept;
 void uninvolve(int fd) noexcept;
-void set_bit(int fd, bool on) noexcept;  // has_ready_fd
+// The listener's readiness descriptor is rfd now (-1: it has none): its
+// has_ready_fd bit and its mark.
+void publish_ready_fd(int listener, int rfd) noexcept;
 
 // The listener's entry, or null, found by its mark without a lock (the
 // entry may be changing: its fields are atomics or read under the lock).
