@@ -378,11 +378,20 @@ __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
   return handed_out(accept_loop(k));
 }
 
-// A non-blocking accept() with connections parked found the kernel's
-// queue empty: a parked connection that is ready is handed out, and EAGAIN
-// reported only when none is.
+// A non-blocking accept() with connections parked found nothing in the
+// kernel's queue (accept4() failed, with EAGAIN as a rule, and not because
+// of another process): never EAGAIN while a parked connection is ready.
+// One look at the readiness descriptor, without waiting: nothing reported,
+// the usual case, leaves accept4()'s errno as it was; a parked connection
+// that is ready is handed out (whatever accept4() failed with: it needs no
+// new descriptor). Should the look itself fail (its descriptor closed
+// behind the library's back), the whole flow answers instead.
 __attribute__((noinline)) int when_queue_empty(accept_call &k) noexcept {
-  const int ready = take_ready(k);
+  uint64_t key = 0;
+  const int looked = readiness::look_once(k.listener, &key);
+  if (looked == 0) [[likely]] return -1;
+  if (looked < 0) return handed_out(accept_loop(k));
+  const int ready = take_reported(k, key);
   if (ready >= 0) return handed_out(ready);
   errno = EAGAIN;
   return -1;
@@ -405,8 +414,10 @@ __attribute__((noinline)) int with_parked(int listener, sockaddr *addr, socklen_
   const int fd =
       real::accept4(listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, flags);
   if (fd < 0) {
-    if (errno != EAGAIN) return -1;
-    if (shared_accept::eagain_was_ours(begun)) [[unlikely]] return not_the_callers_eagain(k);
+    if (shared_accept::eagain_was_ours(begun)) [[unlikely]] {
+      if (errno == EAGAIN) return not_the_callers_eagain(k);
+      return -1;
+    }
     return when_queue_empty(k);
   }
   const int settled = settle_taken(k, fd, peer, peer_len);

@@ -137,7 +137,7 @@ void arm(int listener, int64_t at_ms) noexcept {
 void note_nonblocking(int listener, bool nonblocking) noexcept {
   if (find_entry(listener) == nullptr) return;
   if (listener_mark *m = marks.find(listener))
-    m->nonblocking.store(nonblocking ? 1 : 0, std::memory_order_relaxed);
+    m->kernel_first.store(nonblocking ? kernel_first_fresh : 0, std::memory_order_relaxed);
 }
 
 int next_ready(int listener, uint64_t *key) noexcept {
@@ -147,7 +147,9 @@ int next_ready(int listener, uint64_t *key) noexcept {
   if (listener_mark *m = marks.find(listener)) [[likely]] {
     rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
     if (rfd < 0) return 0;
-    m->calls_since_look.store(0, std::memory_order_relaxed);
+    if (m->kernel_first.load(std::memory_order_relaxed) & seen_nonblocking)
+      m->kernel_first.store(kernel_first_fresh, std::memory_order_relaxed);
+
   } else {
     const entry *e = find_entry(listener);
     rfd = e == nullptr ? -1 : e->ready_fd.load(std::memory_order_acquire);
@@ -157,17 +159,19 @@ int next_ready(int listener, uint64_t *key) noexcept {
   const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
   if (n <= 0) return n;
   *key = ev.data.u64;
-  if (*key == timer_key) {
-    mutex_guard lock(table_mutex);
-    entry *e = find_locked(listener);
-    if (e != nullptr && e->timer_fd >= 0) {
-      uint64_t expirations;
-      const long ignored = syscall(SYS_read, e->timer_fd, &expirations, sizeof expirations);
-      (void)ignored;
-      e->armed_ms = -1;  // fired: the next arm() must set it again
-    }
-  }
+  if (*key == timer_key) timer_fired(listener);
   return 1;
+}
+
+void timer_fired(int listener) noexcept {
+  mutex_guard lock(table_mutex);
+  entry *e = find_locked(listener);
+  if (e != nullptr && e->timer_fd >= 0) {
+    uint64_t expirations;
+    const long ignored = syscall(SYS_read, e->timer_fd, &expirations, sizeof expirations);
+    (void)ignored;
+    e->armed_ms = -1;  // fired: the next arm() must set it again
+  }
 }
 
 int wait_for_blocking(int listener) noexcept {

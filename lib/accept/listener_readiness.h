@@ -27,6 +27,8 @@
 #pragma once
 
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -84,16 +86,21 @@ void arm(int listener, int64_t at_ms) noexcept;
 // empties does not starve them. Those calls read the listener's flags
 // again (note_nonblocking()), so that a listener made blocking afterwards
 // is noticed within kernel_first_run calls.
-// Inline: its listener's mark, two loads and a store.
-inline constexpr uint32_t kernel_first_run = 8;
+// Inline: its listener's mark, one load and a store. A look at the parked
+// connections (next_ready(), look_once()) starts a new run. Racy between
+// threads, and harmless: a look a call early or late, or a listener seen
+// blocking by one thread counted as non-blocking again by another (noticed,
+// as one made blocking afterwards is, within kernel_first_run calls).
+inline constexpr uint8_t kernel_first_run = 8;
+inline constexpr uint8_t seen_nonblocking = 0x80;
+inline constexpr uint8_t kernel_first_fresh = seen_nonblocking | (kernel_first_run - 1);
 inline bool kernel_first(int listener) noexcept {
   detail::listener_mark *m = detail::marks.find(listener);
-  if (m == nullptr || m->nonblocking.load(std::memory_order_relaxed) == 0) return false;
-  // Racy between threads, and harmless: a look a call early or late. It
-  // stays at the run's end until the look (next_ready()) starts it again.
-  const uint32_t calls = m->calls_since_look.load(std::memory_order_relaxed) + 1u;
-  if (calls >= kernel_first_run) return false;
-  m->calls_since_look.store(static_cast<uint8_t>(calls), std::memory_order_relaxed);
+  if (m == nullptr) return false;
+  const uint8_t state = m->kernel_first.load(std::memory_order_relaxed);
+  // Not seen non-blocking (then nothing is left either), or the run is over.
+  if ((state & ~seen_nonblocking) == 0) return false;
+  m->kernel_first.store(static_cast<uint8_t>(state - 1), std::memory_order_relaxed);
   return true;
 }
 void note_nonblocking(int listener, bool nonblocking) noexcept;
@@ -101,6 +108,24 @@ void note_nonblocking(int listener, bool nonblocking) noexcept;
 // cleared), 0 when none, -1 on error. It counts as a look at the parked
 // connections for kernel_first().
 int next_ready(int listener, uint64_t *key) noexcept;
+void timer_fired(int listener) noexcept;  // next_ready() read the timer's key
+// next_ready() inline, for a listener kernel_first() said yes to (it has
+// a mark): the look in the accept() that found the kernel's queue empty.
+// errno is left as it was unless the result is -1.
+inline int look_once(int listener, uint64_t *key) noexcept {
+  detail::listener_mark *m = detail::marks.find(listener);
+  if (m == nullptr) [[unlikely]] return next_ready(listener, key);
+  const int rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
+  if (rfd < 0) return 0;
+  // Asked after kernel_first() said yes: seen non-blocking.
+  m->kernel_first.store(kernel_first_fresh, std::memory_order_relaxed);
+  epoll_event ev;
+  const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
+  if (n <= 0) [[likely]] return n;
+  *key = ev.data.u64;
+  if (*key == timer_key) timer_fired(listener);
+  return 1;
+}
 
 // For a blocking accept() with parked connections: waits until the
 // listener has a connection (1) or the readiness descriptor is readable

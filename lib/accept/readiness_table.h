@@ -49,11 +49,11 @@ struct entry {
 struct listener_mark {
   std::atomic<uint8_t> is_listener;
   std::atomic<uint8_t> entry;  // its entry's index + 1, or 0: found in O(1)
-  // Set once the listener was seen non-blocking while it had an entry, and
-  // cleared with the entry (see kernel_first()); accept() calls since its
-  // parked connections were last looked at.
-  std::atomic<uint8_t> nonblocking;
-  std::atomic<uint8_t> calls_since_look;
+  // For kernel_first(): seen_nonblocking once the listener was seen
+  // non-blocking while it has an entry (cleared once it is seen blocking or
+  // loses its entry), plus the accept() calls left in the run that ask the
+  // kernel first.
+  std::atomic<uint8_t> kernel_first;
   // Its entry's readiness descriptor + 1, or 0, set and cleared with the
   // has_ready_fd bit (publish_ready_fd()): the look in the accept() that
   // finds the kernel's queue empty (next_ready()) reads it here.
