@@ -153,6 +153,13 @@ inline bool may_know(int fd) noexcept {
   return listeners_seen.load(std::memory_order_relaxed) && detail::is_involved(fd);
 }
 void forget_range(unsigned first, unsigned last) noexcept;
+// A connection parked by the pending pool (pending_pool.h), or no longer:
+// close() must look it up (may_know(), one bitmap for both), and the pool
+// is told by close() (fd_lifetime.cc). A parked descriptor is the
+// library's own while parked, never a listener nor an epoll set.
+inline void note_parked(int fd, bool parked) noexcept {
+  if (parked) detail::involve(fd); else detail::uninvolve(fd);
+}
 
 // The child of fork() shares its parent's epoll instances: it closes its
 // copies of the readiness descriptors and makes its own at its first park,

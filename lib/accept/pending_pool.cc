@@ -96,12 +96,6 @@ constinit std::atomic<int> highest_fd{-1};
 constinit descriptor_table<parked_ref> parked_refs;
 constinit descriptor_table<listener_ref> listener_refs;
 
-}  // namespace
-
-constinit std::atomic<uint64_t> parked_bits[parked_bitmap_fds / 64] = {};
-
-namespace {
-
 slot &at(link l) noexcept {
   const uint32_t n = l - 1;
   return chunks[n / chunk_slots][n % chunk_slots];
@@ -226,21 +220,13 @@ void unlink_from_deadline_list(listener_queue &q, link l) noexcept {
   s.prev = s.next = none;
 }
 
-void set_parked_bit(int fd, bool on) noexcept {
-  if (static_cast<unsigned>(fd) >= parked_bitmap_fds) return;
-  const uint64_t bit = uint64_t{1} << (static_cast<unsigned>(fd) % 64);
-  std::atomic<uint64_t> &word = parked_bits[static_cast<unsigned>(fd) / 64];
-  if (on) word.fetch_or(bit, std::memory_order_relaxed);
-  else word.fetch_and(~bit, std::memory_order_relaxed);
-}
-
-// The index no longer names slot l for fd (and the bitmap no longer has
-// fd), unless it names another slot by now.
+// The index no longer names slot l for fd (and close() no longer looks
+// fd up), unless it names another slot by now.
 void clear_index(int fd, link l) noexcept {
   if (parked_ref *r = parked_refs.find(fd)) {
     link expected = l;
     if (r->slot_link.compare_exchange_strong(expected, none, std::memory_order_relaxed))
-      set_parked_bit(fd, false);
+      readiness::note_parked(fd, false);
   }
 }
 
@@ -387,7 +373,7 @@ park_outcome park(const connection &c) noexcept {
   if (c.stalled) append_to_stall_list(*q, l, now_ms());
   q->count.fetch_add(1, std::memory_order_relaxed);
   ref->slot_link.store(l, std::memory_order_relaxed);
-  set_parked_bit(c.fd, true);
+  readiness::note_parked(c.fd, true);
   int high = highest_fd.load(std::memory_order_relaxed);
   while (c.fd > high &&
          !highest_fd.compare_exchange_weak(high, c.fd, std::memory_order_relaxed)) {

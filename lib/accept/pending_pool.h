@@ -20,7 +20,8 @@
 //  - the due scan looks at the heads of the listener's two lists (the
 //    deadline list and the stall list, see stall_recheck_ms);
 //  - close() of a parked descriptor finds it by number (an index by fd),
-//    and close() of any other is told by a bitmap (may_be_parked()).
+//    and close() of any other is told by the readiness table's bitmap of
+//    descriptors close() must look up (readiness::note_parked()).
 // One mutex guards it; it is taken only while something is parked or being
 // parked, never on the fast path (a header that arrives with its
 // connection), which checks anything_parked(), a single relaxed load.
@@ -29,7 +30,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -128,17 +128,6 @@ inline void forget_descriptor(int fd) noexcept {
   if (fd >= 0 && anything_parked()) forget_parked_descriptor(fd);
 }
 
-// Parked descriptors below parked_bitmap_fds, one bit each, set while the
-// index names one of its slots: close() tests it inline (one load), so
-// that closing any other descriptor while connections are parked costs
-// no look-up here. Beyond it, every descriptor may be parked.
-inline constexpr unsigned parked_bitmap_fds = 65536;
-extern std::atomic<uint64_t> parked_bits[parked_bitmap_fds / 64];
-inline bool may_be_parked(int fd) noexcept {
-  if (static_cast<unsigned>(fd) >= parked_bitmap_fds) return fd >= 0;
-  return (parked_bits[static_cast<unsigned>(fd) / 64].load(std::memory_order_relaxed) >>
-          (static_cast<unsigned>(fd) % 64)) & 1;
-}
 
 // Bytes of user memory a parked connection costs (its slot and its index
 // entry), for the documentation and the tests.

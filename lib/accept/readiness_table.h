@@ -67,7 +67,8 @@ extern std::atomic<int> used;  // entries in use
 // Listeners with a readiness descriptor, for descriptor_of().
 extern std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64];
 // Descriptors that close() must look up here: every marked listener (with
-// an entry or not), epoll sets holding one, and our own. A bit is set when
+// an entry or not), epoll sets holding one, our own, and the connections
+// parked by the pending pool (note_parked()). A bit is set when
 // a number becomes one of those and cleared when that number is closed, so
 // that close() or epoll_ctl() of any other descriptor costs one load.
 extern std::atomic<uint64_t> involved[bitmap_fds / 64];

@@ -43,22 +43,16 @@ __attribute__((noinline)) int close_with_other_records(int fd, uint32_t kinds) n
 }
 
 // Each kind of record only once something of that kind was recorded
-// (records/any_record.h). The address record, the parked descriptors'
-// bitmap and the listeners' are looked at inline, and every call out of
-// here is a jump, so that the usual close() (an accepted connection's) has
-// no frame of its own, connections parked or not.
+// (records/any_record.h). The address record and the readiness table's
+// bitmap (listeners, their epoll sets, the library's own descriptors and
+// parked connections) are looked at inline, and every call out of here is
+// a jump, so that the usual close() (an accepted connection's) has no
+// frame of its own, connections parked or not.
 __attribute__((always_inline)) inline int close_with_records(int fd,
                                                              uint32_t kinds) noexcept {
   if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);
-  // One test of the flag for both kinds, as for one before there was a
-  // bit for parked connections.
-  constexpr uint32_t others_or_parked =
-      proxyproto::records::other_kinds | proxyproto::records::parked_kind;
-  if (kinds & others_or_parked) [[unlikely]] {
-    if ((kinds & proxyproto::records::other_kinds) || proxyproto::pending::may_be_parked(fd))
-      return close_with_other_records(fd, kinds);
-  }
-  if (proxyproto::readiness::may_know(fd)) [[unlikely]]
+  if ((kinds & proxyproto::records::other_kinds) || proxyproto::readiness::may_know(fd))
+      [[unlikely]]
     return close_with_other_records(fd, kinds);
   return proxyproto::real::close(fd);
 }

@@ -20,8 +20,9 @@ namespace proxyproto::records {
 
 // What was recorded, so that close() tests only what may be there: the
 // address records are erased inline, the listeners' readiness and the
-// parked connections are told by their bitmaps, inline too, and the rest
-// (kept headers, UDP sockets) is looked at out of line.
+// parked connections are told by one bitmap (the readiness table's),
+// inline too, and the rest (kept headers, UDP sockets) is looked at out of
+// line.
 inline constexpr uint8_t address_kind = 1;   // peer_addresses
 inline constexpr uint8_t listener_kind = 2;  // a listener marked (readiness)
 inline constexpr uint8_t other_kinds = 4;    // kept headers, UDP
