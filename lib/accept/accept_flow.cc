@@ -386,15 +386,21 @@ __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
 // that is ready is handed out (whatever accept4() failed with: it needs no
 // new descriptor). Should the look itself fail (its descriptor closed
 // behind the library's back), the whole flow answers instead.
-__attribute__((noinline)) int when_queue_empty(accept_call &k) noexcept {
-  uint64_t key = 0;
-  const int looked = readiness::look_once(k.listener, &key);
-  if (looked == 0) [[likely]] return -1;
+__attribute__((noinline)) int after_look(accept_call &k, int looked,
+                                         uint64_t key) noexcept {
   if (looked < 0) return handed_out(accept_loop(k));
+  if (key == readiness::timer_key) readiness::timer_fired(k.listener);
   const int ready = take_reported(k, key);
   if (ready >= 0) return handed_out(ready);
   errno = EAGAIN;
   return -1;
+}
+
+__attribute__((noinline)) int when_queue_empty(accept_call &k) noexcept {
+  epoll_event ev;
+  const int looked = readiness::look_once(k.listener, &ev);
+  if (looked == 0) [[likely]] return -1;
+  return after_look(k, looked, ev.data.u64);
 }
 
 // accept() while this process has connections parked. A non-blocking

@@ -156,7 +156,7 @@ int next_ready(int listener, uint64_t *key) noexcept {
     if (rfd < 0) return 0;
   }
   epoll_event ev{};
-  const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
+  const int n = static_cast<int>(look_syscall(rfd, &ev));
   if (n <= 0) return n;
   *key = ev.data.u64;
   if (*key == timer_key) timer_fired(listener);

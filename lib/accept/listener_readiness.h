@@ -105,26 +105,49 @@ inline bool kernel_first(int listener) noexcept {
 }
 void note_nonblocking(int listener, bool nonblocking) noexcept;
 // One ready key without waiting: 1 (*key set; the timer's is read and so
-// cleared), 0 when none, -1 on error. It counts as a look at the parked
+// cleared), 0 when none, negative on error. It counts as a look at the parked
 // connections for kernel_first().
 int next_ready(int listener, uint64_t *key) noexcept;
 void timer_fired(int listener) noexcept;  // next_ready() read the timer's key
+// One event of `rfd` without waiting: 1 (*ev set), 0, or negative on
+// failure (errno is not to be relied on).
+// The system call itself, not a libc wrapper that another preload may
+// interpose, as for all of the library's own descriptors. On x86-64 it is
+// made here: this is the one system call a proxied connection costs over
+// none when connections are parked (in the accept() that finds the
+// kernel's queue empty), and libc's syscall() added a dozen instructions
+// to it (its PLT jump and the shuffling of its arguments), a fifth of what
+// the parked connections may cost per connection (doc/benchmark.md).
+// Elsewhere: syscall(), with epoll_wait's four arguments where the kernel
+// has it, else epoll_pwait without a mask.
+inline long look_syscall(int rfd, epoll_event *ev) noexcept {
+#if defined(__x86_64__) && defined(SYS_epoll_wait)
+  long rc;
+  register long timeout __asm__("r10") = 0;
+  __asm__ volatile("syscall"
+                   : "=a"(rc)
+                   : "0"(long{SYS_epoll_wait}), "D"(long{rfd}), "S"(ev), "d"(1L),
+                     "r"(timeout)
+                   : "rcx", "r11", "memory");
+  return rc;  // -errno on failure
+#elif defined(SYS_epoll_wait)
+  return syscall(SYS_epoll_wait, rfd, ev, 1, 0);
+#else
+  return syscall(SYS_epoll_pwait, rfd, ev, 1, 0, nullptr, 8);
+#endif
+}
 // next_ready() inline, for a listener kernel_first() said yes to (it has
 // a mark): the look in the accept() that found the kernel's queue empty.
-// errno is left as it was unless the result is -1.
-inline int look_once(int listener, uint64_t *key) noexcept {
+// The event is left in *ev: when it is the timer's (timer_key), the caller
+// calls timer_fired(). 1, 0 (errno left as it was) or negative on error.
+inline int look_once(int listener, epoll_event *ev) noexcept {
   detail::listener_mark *m = detail::marks.find(listener);
-  if (m == nullptr) [[unlikely]] return next_ready(listener, key);
+  if (m == nullptr) [[unlikely]] return 0;  // kernel_first() found it: never
   const int rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
   if (rfd < 0) return 0;
   // Asked after kernel_first() said yes: seen non-blocking.
   m->kernel_first.store(kernel_first_fresh, std::memory_order_relaxed);
-  epoll_event ev;
-  const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
-  if (n <= 0) [[likely]] return n;
-  *key = ev.data.u64;
-  if (*key == timer_key) timer_fired(listener);
-  return 1;
+  return static_cast<int>(look_syscall(rfd, ev));
 }
 
 // For a blocking accept() with parked connections: waits until the
