@@ -137,7 +137,7 @@ void arm(int listener, int64_t at_ms) noexcept {
 void note_nonblocking(int listener, bool nonblocking) noexcept {
   if (find_entry(listener) == nullptr) return;
   if (listener_mark *m = marks.find(listener))
-    m->kernel_first.store(nonblocking ? kernel_first_fresh : 0, std::memory_order_relaxed);
+    m->kernel_first_state.store(nonblocking ? kernel_first_fresh : 0, std::memory_order_relaxed);
 }
 
 int next_ready(int listener, uint64_t *key) noexcept {
@@ -147,9 +147,8 @@ int next_ready(int listener, uint64_t *key) noexcept {
   if (listener_mark *m = marks.find(listener)) [[likely]] {
     rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
     if (rfd < 0) return 0;
-    if (m->kernel_first.load(std::memory_order_relaxed) & seen_nonblocking)
-      m->kernel_first.store(kernel_first_fresh, std::memory_order_relaxed);
-
+    if (m->kernel_first_state.load(std::memory_order_relaxed) & seen_nonblocking)
+      m->kernel_first_state.store(kernel_first_fresh, std::memory_order_relaxed);
   } else {
     const entry *e = find_entry(listener);
     rfd = e == nullptr ? -1 : e->ready_fd.load(std::memory_order_acquire);

@@ -97,10 +97,10 @@ inline constexpr uint8_t kernel_first_fresh = seen_nonblocking | (kernel_first_r
 inline bool kernel_first(int listener) noexcept {
   detail::listener_mark *m = detail::marks.find(listener);
   if (m == nullptr) return false;
-  const uint8_t state = m->kernel_first.load(std::memory_order_relaxed);
+  const uint8_t state = m->kernel_first_state.load(std::memory_order_relaxed);
   // Not seen non-blocking (then nothing is left either), or the run is over.
   if ((state & ~seen_nonblocking) == 0) return false;
-  m->kernel_first.store(static_cast<uint8_t>(state - 1), std::memory_order_relaxed);
+  m->kernel_first_state.store(static_cast<uint8_t>(state - 1), std::memory_order_relaxed);
   return true;
 }
 void note_nonblocking(int listener, bool nonblocking) noexcept;
@@ -146,7 +146,7 @@ inline int look_once(int listener, epoll_event *ev) noexcept {
   const int rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
   if (rfd < 0) return 0;
   // Asked after kernel_first() said yes: seen non-blocking.
-  m->kernel_first.store(kernel_first_fresh, std::memory_order_relaxed);
+  m->kernel_first_state.store(kernel_first_fresh, std::memory_order_relaxed);
   return static_cast<int>(look_syscall(rfd, ev));
 }
 

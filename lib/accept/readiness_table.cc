@@ -164,7 +164,7 @@ void close_descriptors_locked(entry &e, bool leave_sets) noexcept {
 void remove_entry_locked(entry &e) noexcept {
   if (listener_mark *m = marks.find(e.listener.load(std::memory_order_relaxed))) {
     m->entry.store(0, std::memory_order_release);
-    m->kernel_first.store(0, std::memory_order_relaxed);
+    m->kernel_first_state.store(0, std::memory_order_relaxed);
   }
   close_descriptors_locked(e, true);
   for (registration &r : e.regs) r = registration{};

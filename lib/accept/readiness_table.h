@@ -53,10 +53,10 @@ struct listener_mark {
   // non-blocking while it has an entry (cleared once it is seen blocking or
   // loses its entry), plus the accept() calls left in the run that ask the
   // kernel first.
-  std::atomic<uint8_t> kernel_first;
+  std::atomic<uint8_t> kernel_first_state;
   // Its entry's readiness descriptor + 1, or 0, set and cleared with the
-  // has_ready_fd bit (publish_ready_fd()): the look in the accept() that
-  // finds the kernel's queue empty (next_ready()) reads it here.
+  // has_ready_fd bit (publish_ready_fd()): the looks at the parked
+  // connections (next_ready(), look_once()) read it here.
   std::atomic<int> ready_fd_plus_one;
 };
 static_assert(entry_capacity < 256);
