@@ -738,7 +738,8 @@ def preload_figures(cfg):
 # the first look, which finds nothing (recv MSG_PEEK), SO_RCVLOWAT read
 # (getsockopt) to know what to restore, watching it (epoll_ctl ADD) and
 # no longer (epoll_ctl DEL), and asking the readiness descriptor what is
-# ready (epoll_pwait) in the accept() that hands it out. Derived in
+# ready (epoll_wait, or epoll_pwait where the kernel has no epoll_wait) in
+# the accept() that hands it out. Derived in
 # doc/benchmark.md ("The late path's floor"), where each one is listed.
 LATE_SYSCALL_FLOOR = 10.0
 
