@@ -17,8 +17,13 @@
 # machine's own (amd64) programs, which cannot load a foreign library.
 #
 # PP_ARCHES picks other architectures (armel, ppc64el, riscv64 are known
-# too, for a run by hand: riscv64 has no Check package in Debian 12 and
-# builds only the libraries and their abi scripts there).
+# too, for a run by hand). riscv64 is not a release architecture of Debian
+# 12, so it has no check:riscv64 (nor libc6:riscv64) package: there the
+# stage builds Check itself, static, with the cross compiler, from the
+# source package of bookworm (apt-get source, through a deb-src list and
+# package lists of its own in the work directory, verified by the archive's
+# key), and runs the programs under qemu-riscv64 with the cross
+# compiler's own C and C++ libraries (QEMU_LD_PREFIX=/usr/riscv64-linux-gnu).
 #
 # Packages: the cross compilers and qemu-user-static are in
 # .ci/packages/architectures, installed by .ci/run with the rest. The
@@ -55,7 +60,10 @@ time_flags() {
     armhf | armel) echo "-D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64" ;;
   esac
 }
-has_check() { [ "$1" != riscv64 ]; }
+# check_from_source ARCH: Debian 12 has no check:ARCH (nor any other
+# ARCH package), so Check is built here and the programs run on the cross
+# compiler's libraries (build_check, QEMU_LD_PREFIX).
+check_from_source() { [ "$1" = riscv64 ]; }
 
 check_programs=(tests/unit/check_core tests/engine/check_engine
   tests/engine/check_reader_race tests/prefork/check_readiness
@@ -73,14 +81,15 @@ for arch in "${arches[@]}"; do
   triplet "$arch" >/dev/null
   $SUDO dpkg --add-architecture "$arch"
   # libatomic1: where configure finds the atomics need it (armel).
-  has_check "$arch" && multi+=("check:$arch" "libstdc++6:$arch" "libatomic1:$arch")
+  check_from_source "$arch" || multi+=("check:$arch" "libstdc++6:$arch" "libatomic1:$arch")
 done
 for arch in "${arches[@]}"; do
   [ "$arch" = i386 ] && multi+=(libbsd0:i386 libpython3.11-stdlib:i386
     libexpat1:i386 zlib1g:i386 libstdc++6:i386)
 done
 $SUDO apt-get update -q >/dev/null
-$SUDO apt-get install -y -q --no-install-recommends "${multi[@]}" >/dev/null
+[ "${#multi[@]}" -eq 0 ] ||
+  $SUDO apt-get install -y -q --no-install-recommends "${multi[@]}" >/dev/null
 
 step "qemu-user through binfmt_misc"
 # The Check programs fork and exec, so the kernel itself must hand foreign
@@ -135,11 +144,53 @@ cancel_is_emulated() {
   ! timeout 30 "$probe/accept4" 2>/dev/null | grep -q 'destructor ran'
 }
 
+# build_check ARCH: Check, static and position-independent, built with
+# ARCH's cross compiler into $work/check-ARCH from bookworm's source package
+# (Debian's patches applied; its check.pc names libcheck_pic, the -fPIC
+# static library, which is the one built here). Only the library, its
+# headers and check.pc: no documentation, no checkmk, no Check self-tests.
+build_check() {
+  local arch=$1 prefix=$work/check-$1 dir=$work/check-source
+  local apt=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
+    -o APT::Sandbox::User="$(id -un)")
+  if [ ! -d "$dir/tree" ]; then
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/tree"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" \
+      >"$dir/sources.list"
+    if ! { apt-get -q "${apt[@]}" update >"$dir/apt.log" 2>&1 &&
+      (cd "$dir/tree" && apt-get -q "${apt[@]}" source check) >>"$dir/apt.log" 2>&1; }; then
+      tail -n 20 "$dir/apt.log"
+      rm -rf "$dir/tree"
+      return 1
+    fi
+  fi
+  local tree
+  tree=$(find "$dir/tree" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n 1)
+  [ -n "$tree" ] || { echo "70-architectures: apt-get source check unpacked nothing" >&2; return 1; }
+  echo "   $arch: $(basename "$(ls "$dir"/tree/check_*.dsc)") ($(basename "$tree"))"
+  mkdir -p "$work/check-build-$arch"
+  (cd "$work/check-build-$arch" &&
+    "$tree/configure" --host="$(triplet "$arch")" --prefix="$prefix" \
+      --disable-shared --enable-static --enable-subunit=no \
+      CFLAGS="-O2 -g0 -fPIC" &&
+    make -j2 -C lib && make -j2 -C src && make -C src install &&
+    make install-pcdataDATA install-includeHEADERS) >"$work/check-build-$arch.log" 2>&1 ||
+    { tail -n 30 "$work/check-build-$arch.log"; return 1; }
+  ln -sf libcheck.a "$prefix/lib/libcheck_pic.a"
+  # check.h as a system header, as Debian's in /usr/include is: the tests'
+  # warnings (-Wundef, -Wold-style-cast with --enable-werror) are not for
+  # Check's own macros.
+  # shellcheck disable=SC2016 # ${includedir} is check.pc's, not the shell's
+  sed -i 's|^Cflags: -I${includedir}|Cflags: -isystem ${includedir}|' \
+    "$prefix/lib/pkgconfig/check.pc"
+  echo "   $arch: check.pc: $(PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" pkg-config --cflags --libs check)"
+}
+
 # run_abi ARCH BUILD: the abi scripts against the build's libraries.
 run_abi() {
   local arch=$1 build=$2 t failed=0 out
   for t in needed exports self_calls sections cancel; do
-    [ "$t" = cancel ] && ! has_check "$arch" && continue
     out=$(env LIBPROXYPROTO_SO="$build/lib/.libs/libproxyproto.so" \
       LIBPROXYPROTO_CONNECT_SO="$build/connect/.libs/libproxyproto_connect.so" \
       PP_BUILDDIR="$build" PP_SRCDIR="$src" PP_HELPERS="$build/tests/helpers" \
@@ -180,17 +231,25 @@ for arch in "${arches[@]}"; do
   t=$(triplet "$arch")
   build=$work/build-$arch
   mkdir -p "$build"
-  step "$arch: configure --host=$t $(time_flags "$arch")"
-  targets=(lib/libproxyproto.la connect/libproxyproto_connect.la)
+  targets=(lib/libproxyproto.la connect/libproxyproto_connect.la
+    "${check_programs[@]}" tests/abi/cancel_accept tests/helpers/pp_server)
   config=(--enable-werror)
-  if has_check "$arch"; then
-    targets+=("${check_programs[@]}" tests/abi/cancel_accept tests/helpers/pp_server)
-  else
-    config+=(--disable-tests)
-  fi
   [ "$arch" = i386 ] && targets=(all "check programs")
+  pkgconfig="/usr/lib/$(multiarch "$arch")/pkgconfig:/usr/share/pkgconfig"
+  unset QEMU_LD_PREFIX
+  if check_from_source "$arch"; then
+    step "$arch: Check from bookworm's source package, with $t-gcc"
+    build_check "$arch" ||
+      { failures+=("$arch: building Check"); table[$arch]="Check build FAILED"; continue; }
+    pkgconfig="$work/check-$arch/lib/pkgconfig:$pkgconfig"
+    # No libc6:ARCH: qemu finds the dynamic loader and the libraries in
+    # the cross compiler's directory (for every ARCH program of the stage:
+    # the Check programs, their helpers, cancel.sh's programs).
+    export QEMU_LD_PREFIX=/usr/$t
+  fi
+  step "$arch: configure --host=$t $(time_flags "$arch")"
   (cd "$build" &&
-    PKG_CONFIG_LIBDIR="/usr/lib/$(multiarch "$arch")/pkgconfig:/usr/share/pkgconfig" \
+    PKG_CONFIG_LIBDIR="$pkgconfig" \
       "$src/configure" --host="$t" "${config[@]}" \
       CPPFLAGS="$(time_flags "$arch")" CFLAGS="-O2 -g0" CXXFLAGS="-O2 -g0" \
       >configure.log 2>&1) ||
@@ -202,15 +261,13 @@ for arch in "${arches[@]}"; do
   else
     make -C "$build" -j2 "${targets[@]}" >"$build/make.log" 2>&1
   fi || { tail -n 40 "$build/make.log"; failures+=("$arch: build"); table[$arch]="build FAILED"; continue; }
-  checks=n/a
-  if has_check "$arch"; then
-    step "$arch: Check programs$([ "$arch" = i386 ] || echo ' (qemu-user)')"
-    if run_checks "$arch" "$build"; then checks=pass; else checks=FAIL; failures+=("$arch: Check programs"); fi
-  fi
+  step "$arch: Check programs$([ "$arch" = i386 ] || echo ' (qemu-user)')"
+  if run_checks "$arch" "$build"; then checks=pass; else checks=FAIL; failures+=("$arch: Check programs"); fi
   step "$arch: abi scripts"
   if run_abi "$arch" "$build"; then abi=pass; else abi=FAIL; failures+=("$arch: abi scripts"); fi
   table[$arch]="build ok, Check programs $checks, abi scripts $abi"
 done
+unset QEMU_LD_PREFIX
 
 if [[ " ${arches[*]} " == *" i386 "* ]] && [ -n "${table[i386]:-}" ] &&
   [[ "${table[i386]}" != *FAILED* ]]; then

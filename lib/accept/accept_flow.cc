@@ -173,17 +173,14 @@ int look_again(accept_call &k, pending::ticket t, pending::connection &c, bool w
   return deliver_parked(k, c, v, fate);
 }
 
-// Hands out what the listener's readiness descriptor reports, without
-// waiting: a descriptor to return, or -1 when nothing is ready. Every
-// parked connection is looked at only when it is reported or due, so
-// this costs the same however many are parked.
-int take_ready(accept_call &k) {
+// Hands out what the listener's readiness descriptor reported (`key`) and
+// then whatever else it reports, without waiting: a descriptor to return,
+// or -1 when nothing is ready. Every parked connection is looked at only
+// when it is reported or due, so this costs the same however many are
+// parked.
+__attribute__((noinline)) int take_reported(accept_call &k, uint64_t key) {
   int fd = -1;
-  bool looked = false;
-  for (;;) {
-    uint64_t key = 0;
-    if (readiness::next_ready(k.listener, &key) <= 0) break;
-    looked = true;
+  do {
     if (key == readiness::timer_key) {
       const int64_t now = pending::now_ms();
       pending::ticket t;
@@ -195,11 +192,18 @@ int take_ready(accept_call &k) {
       const pending::ticket t = pending::ticket_of(key);
       if (pending::claim(t, &c)) fd = look_again(k, t, c, true);
     }
-    if (fd >= 0) break;
-  }
+  } while (fd < 0 && readiness::next_ready(k.listener, &key) > 0);
   // Whatever is left (due ones not reached make the timer fire at once).
-  if (looked) rearm(k.listener);
+  rearm(k.listener);
   return fd;
+}
+
+// The same from the first look: -1 at once when nothing is reported (the
+// usual case: nothing to rearm either).
+int take_ready(accept_call &k) {
+  uint64_t key = 0;
+  if (readiness::next_ready(k.listener, &key) <= 0) return -1;
+  return take_reported(k, key);
 }
 
 // A blocking listener with parked connections: waits for either.
@@ -374,28 +378,56 @@ __attribute__((noinline)) int not_the_callers_eagain(accept_call &k) noexcept {
   return handed_out(accept_loop(k));
 }
 
+// A non-blocking accept() with connections parked found nothing in the
+// kernel's queue (accept4() failed, with EAGAIN as a rule, and not because
+// of another process): never EAGAIN while a parked connection is ready.
+// One look at the readiness descriptor, without waiting: nothing reported,
+// the usual case, leaves accept4()'s errno as it was; a parked connection
+// that is ready is handed out (whatever accept4() failed with: it needs no
+// new descriptor). Should the look itself fail (its descriptor closed
+// behind the library's back), the whole flow answers instead.
+__attribute__((noinline)) int after_look(accept_call &k, int looked,
+                                         uint64_t key) noexcept {
+  if (looked < 0) return handed_out(accept_loop(k));
+  if (key == readiness::timer_key) readiness::timer_fired(k.listener);
+  const int ready = take_reported(k, key);
+  if (ready >= 0) return handed_out(ready);
+  errno = EAGAIN;
+  return -1;
+}
+
+__attribute__((noinline)) int when_queue_empty(accept_call &k) noexcept {
+  epoll_event ev;
+  const int looked = readiness::look_once(k.listener, &ev);
+  if (looked == 0) [[likely]] return -1;
+  return after_look(k, looked, ev.data.u64);
+}
+
 // accept() while this process has connections parked. A non-blocking
 // listener takes the usual call, the kernel's queue first, and looks at
 // its parked connections when that is empty (see
 // readiness::kernel_first()), so that a proxied connection costs nearly
 // what it costs with nothing parked; any other goes through the whole flow.
-__attribute__((noinline)) int with_parked(accept_call &k) noexcept {
-  if (!readiness::kernel_first(k.listener)) return handed_out(accept_loop(k));
+// It takes the caller's arguments rather than its accept_call, so that
+// accept_connection() jumps here without a frame of its own.
+__attribute__((noinline)) int with_parked(int listener, sockaddr *addr, socklen_t *addrlen,
+                                          int flags, const server_config &config) noexcept {
+  accept_call k{listener, addr, addrlen, flags, config};
+  if (!readiness::kernel_first(listener)) [[unlikely]] return handed_out(accept_loop(k));
   sockaddr_storage peer;
   socklen_t peer_len = sizeof peer;
   const shared_accept::snapshot begun = shared_accept::before_accept();
   const int fd =
-      real::accept4(k.listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, k.flags);
+      real::accept4(listener, reinterpret_cast<sockaddr *>(&peer), &peer_len, flags);
   if (fd < 0) {
-    if (errno != EAGAIN) return -1;
-    if (shared_accept::eagain_was_ours(begun)) return not_the_callers_eagain(k);
-    const int ready = take_ready(k);
-    if (ready >= 0) return handed_out(ready);
-    errno = EAGAIN;
-    return -1;
+    if (shared_accept::eagain_was_ours(begun)) [[unlikely]] {
+      if (errno == EAGAIN) return not_the_callers_eagain(k);
+      return -1;
+    }
+    return when_queue_empty(k);
   }
   const int settled = settle_taken(k, fd, peer, peer_len);
-  if (settled != take_next) return handed_out(settled);
+  if (settled != take_next) [[likely]] return handed_out(settled);
   return handed_out(accept_loop(k));
 }
 
@@ -410,8 +442,9 @@ int accept_connection(int listener, sockaddr *addr, socklen_t *addrlen,
   if (acting == nullptr || (addr != nullptr && addrlen == nullptr)) [[unlikely]]
     return accept_first_or_untouched(listener, addr, addrlen, flags);
   const server_config &config = *acting;
+  if (pending::anything_parked()) [[unlikely]]
+    return with_parked(listener, addr, addrlen, flags, config);
   accept_call k{listener, addr, addrlen, flags, config};
-  if (pending::anything_parked()) [[unlikely]] return with_parked(k);
 
   sockaddr_storage peer;
   socklen_t peer_len = sizeof peer;

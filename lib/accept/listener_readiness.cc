@@ -76,7 +76,7 @@ int ensure(int listener) noexcept {
       involve(rfd);
       e->armed_ms = -1;
       e->ready_fd.store(rfd, std::memory_order_release);
-      set_bit(listener, true);
+      publish_ready_fd(listener, rfd);
       live.fetch_add(1, std::memory_order_relaxed);
       for (registration &r : e->regs) join_locked(*e, r);
     }
@@ -134,45 +134,43 @@ void arm(int listener, int64_t at_ms) noexcept {
     e->armed_ms = at_ms;
 }
 
-bool kernel_first(int listener) noexcept {
-  entry *e = find_entry(listener);
-  if (e == nullptr || e->nonblocking.load(std::memory_order_relaxed) == 0) return false;
-  // Racy between threads, and harmless: a look a call early or late.
-  const uint32_t calls = e->calls_since_look.load(std::memory_order_relaxed);
-  e->calls_since_look.store(calls + 1, std::memory_order_relaxed);
-  return calls + 1 < kernel_first_run;
-}
-
 void note_nonblocking(int listener, bool nonblocking) noexcept {
-  if (entry *e = find_entry(listener))
-    e->nonblocking.store(nonblocking ? 1 : 0, std::memory_order_relaxed);
+  if (find_entry(listener) == nullptr) return;
+  if (listener_mark *m = marks.find(listener))
+    m->kernel_first_state.store(nonblocking ? kernel_first_fresh : 0, std::memory_order_relaxed);
 }
 
 int next_ready(int listener, uint64_t *key) noexcept {
-  entry *const found = static_cast<unsigned>(listener) < bitmap_fds &&
-                               !(has_ready_fd[static_cast<unsigned>(listener) / 64].load(
-                                     std::memory_order_acquire) >>
-                                     (static_cast<unsigned>(listener) % 64) & 1)
-                           ? nullptr
-                           : find_entry(listener);
-  const int rfd = found == nullptr ? -1 : found->ready_fd.load(std::memory_order_acquire);
-  if (rfd < 0) return 0;
-  found->calls_since_look.store(0, std::memory_order_relaxed);
+  // The listener's mark has its readiness descriptor; one whose mark could
+  // not be mapped has it in its entry only.
+  int rfd;
+  if (listener_mark *m = marks.find(listener)) [[likely]] {
+    rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
+    if (rfd < 0) return 0;
+    if (m->kernel_first_state.load(std::memory_order_relaxed) & seen_nonblocking)
+      m->kernel_first_state.store(kernel_first_fresh, std::memory_order_relaxed);
+  } else {
+    const entry *e = find_entry(listener);
+    rfd = e == nullptr ? -1 : e->ready_fd.load(std::memory_order_acquire);
+    if (rfd < 0) return 0;
+  }
   epoll_event ev{};
-  const int n = static_cast<int>(syscall(SYS_epoll_pwait, rfd, &ev, 1, 0, nullptr, 8));
+  const int n = static_cast<int>(look_syscall(rfd, &ev));
   if (n <= 0) return n;
   *key = ev.data.u64;
-  if (*key == timer_key) {
-    mutex_guard lock(table_mutex);
-    entry *e = find_locked(listener);
-    if (e != nullptr && e->timer_fd >= 0) {
-      uint64_t expirations;
-      const long ignored = syscall(SYS_read, e->timer_fd, &expirations, sizeof expirations);
-      (void)ignored;
-      e->armed_ms = -1;  // fired: the next arm() must set it again
-    }
-  }
+  if (*key == timer_key) timer_fired(listener);
   return 1;
+}
+
+void timer_fired(int listener) noexcept {
+  mutex_guard lock(table_mutex);
+  entry *e = find_locked(listener);
+  if (e != nullptr && e->timer_fd >= 0) {
+    uint64_t expirations;
+    const long ignored = syscall(SYS_read, e->timer_fd, &expirations, sizeof expirations);
+    (void)ignored;
+    e->armed_ms = -1;  // fired: the next arm() must set it again
+  }
 }
 
 int wait_for_blocking(int listener) noexcept {
@@ -241,6 +239,7 @@ void after_fork_child() noexcept {
     if (e.listener.load(std::memory_order_relaxed) < 0) continue;
     const int rfd = e.ready_fd.exchange(-1, std::memory_order_relaxed);
     if (rfd >= 0) {
+      publish_ready_fd(e.listener.load(std::memory_order_relaxed), -1);
       syscall(SYS_close, rfd);
       live.fetch_sub(1, std::memory_order_relaxed);
     }

@@ -27,6 +27,8 @@
 #pragma once
 
 #include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -84,13 +86,69 @@ void arm(int listener, int64_t at_ms) noexcept;
 // empties does not starve them. Those calls read the listener's flags
 // again (note_nonblocking()), so that a listener made blocking afterwards
 // is noticed within kernel_first_run calls.
-inline constexpr uint32_t kernel_first_run = 8;
-bool kernel_first(int listener) noexcept;
+// Inline: its listener's mark, one load and a store. A look at the parked
+// connections (next_ready(), look_once()) starts a new run. Racy between
+// threads, and harmless: a look a call early or late, or a listener seen
+// blocking by one thread counted as non-blocking again by another (noticed,
+// as one made blocking afterwards is, within kernel_first_run calls).
+inline constexpr uint8_t kernel_first_run = 8;
+inline constexpr uint8_t seen_nonblocking = 0x80;
+inline constexpr uint8_t kernel_first_fresh = seen_nonblocking | (kernel_first_run - 1);
+inline bool kernel_first(int listener) noexcept {
+  detail::listener_mark *m = detail::marks.find(listener);
+  if (m == nullptr) return false;
+  const uint8_t state = m->kernel_first_state.load(std::memory_order_relaxed);
+  // Not seen non-blocking (then nothing is left either), or the run is over.
+  if ((state & ~seen_nonblocking) == 0) return false;
+  m->kernel_first_state.store(static_cast<uint8_t>(state - 1), std::memory_order_relaxed);
+  return true;
+}
 void note_nonblocking(int listener, bool nonblocking) noexcept;
 // One ready key without waiting: 1 (*key set; the timer's is read and so
-// cleared), 0 when none, -1 on error. It counts as a look at the parked
+// cleared), 0 when none, negative on error. It counts as a look at the parked
 // connections for kernel_first().
 int next_ready(int listener, uint64_t *key) noexcept;
+void timer_fired(int listener) noexcept;  // next_ready() read the timer's key
+// One event of `rfd` without waiting: 1 (*ev set), 0, or negative on
+// failure (errno is not to be relied on).
+// The system call itself, not a libc wrapper that another preload may
+// interpose, as for all of the library's own descriptors. On x86-64 it is
+// made here: this is the one system call a proxied connection costs over
+// none when connections are parked (in the accept() that finds the
+// kernel's queue empty), and libc's syscall() added a dozen instructions
+// to it (its PLT jump and the shuffling of its arguments), a fifth of what
+// the parked connections may cost per connection (doc/benchmark.md).
+// Elsewhere: syscall(), with epoll_wait's four arguments where the kernel
+// has it, else epoll_pwait without a mask.
+inline long look_syscall(int rfd, epoll_event *ev) noexcept {
+#if defined(__x86_64__) && defined(SYS_epoll_wait)
+  long rc;
+  register long timeout __asm__("r10") = 0;
+  __asm__ volatile("syscall"
+                   : "=a"(rc)
+                   : "0"(long{SYS_epoll_wait}), "D"(long{rfd}), "S"(ev), "d"(1L),
+                     "r"(timeout)
+                   : "rcx", "r11", "memory");
+  return rc;  // -errno on failure
+#elif defined(SYS_epoll_wait)
+  return syscall(SYS_epoll_wait, rfd, ev, 1, 0);
+#else
+  return syscall(SYS_epoll_pwait, rfd, ev, 1, 0, nullptr, 8);
+#endif
+}
+// next_ready() inline, for a listener kernel_first() said yes to (it has
+// a mark): the look in the accept() that found the kernel's queue empty.
+// The event is left in *ev: when it is the timer's (timer_key), the caller
+// calls timer_fired(). 1, 0 (errno left as it was) or negative on error.
+inline int look_once(int listener, epoll_event *ev) noexcept {
+  detail::listener_mark *m = detail::marks.find(listener);
+  if (m == nullptr) [[unlikely]] return 0;  // kernel_first() found it: never
+  const int rfd = m->ready_fd_plus_one.load(std::memory_order_acquire) - 1;
+  if (rfd < 0) return 0;
+  // Asked after kernel_first() said yes: seen non-blocking.
+  m->kernel_first_state.store(kernel_first_fresh, std::memory_order_relaxed);
+  return static_cast<int>(look_syscall(rfd, ev));
+}
 
 // For a blocking accept() with parked connections: waits until the
 // listener has a connection (1) or the readiness descriptor is readable
@@ -118,6 +176,13 @@ inline bool may_know(int fd) noexcept {
   return listeners_seen.load(std::memory_order_relaxed) && detail::is_involved(fd);
 }
 void forget_range(unsigned first, unsigned last) noexcept;
+// A connection parked by the pending pool (pending_pool.h), or no longer:
+// close() must look it up (may_know(), one bitmap for both), and the pool
+// is told by close() (fd_lifetime.cc). A parked descriptor is the
+// library's own while parked, never a listener nor an epoll set.
+inline void note_parked(int fd, bool parked) noexcept {
+  if (parked) detail::involve(fd); else detail::uninvolve(fd);
+}
 
 // The child of fork() shares its parent's epoll instances: it closes its
 // copies of the readiness descriptors and makes its own at its first park,

@@ -220,10 +220,13 @@ void unlink_from_deadline_list(listener_queue &q, link l) noexcept {
   s.prev = s.next = none;
 }
 
+// The index no longer names slot l for fd (and close() no longer looks
+// fd up), unless it names another slot by now.
 void clear_index(int fd, link l) noexcept {
   if (parked_ref *r = parked_refs.find(fd)) {
     link expected = l;
-    r->slot_link.compare_exchange_strong(expected, none, std::memory_order_relaxed);
+    if (r->slot_link.compare_exchange_strong(expected, none, std::memory_order_relaxed))
+      readiness::note_parked(fd, false);
   }
 }
 
@@ -341,7 +344,7 @@ size_t parked_for(int listener) noexcept {
 
 park_outcome park(const connection &c) noexcept {
   // close() must hear of parked connections (records/any_record.h).
-  records::note_recording(records::other_kinds);
+  records::note_recording(records::parked_kind);
   pthread_once(&atfork_once, register_atfork);
   // The index entries first, outside the lock: they may map a page.
   parked_ref *ref = parked_refs.find_or_map(c.fd);
@@ -370,6 +373,7 @@ park_outcome park(const connection &c) noexcept {
   if (c.stalled) append_to_stall_list(*q, l, now_ms());
   q->count.fetch_add(1, std::memory_order_relaxed);
   ref->slot_link.store(l, std::memory_order_relaxed);
+  readiness::note_parked(c.fd, true);
   int high = highest_fd.load(std::memory_order_relaxed);
   while (c.fd > high &&
          !highest_fd.compare_exchange_weak(high, c.fd, std::memory_order_relaxed)) {

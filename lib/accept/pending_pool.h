@@ -19,7 +19,9 @@
 //  - claiming a reported connection is a look-up by its key;
 //  - the due scan looks at the heads of the listener's two lists (the
 //    deadline list and the stall list, see stall_recheck_ms);
-//  - close() of a parked descriptor finds it by number (an index by fd).
+//  - close() of a parked descriptor finds it by number (an index by fd),
+//    and close() of any other is told by the readiness table's bitmap of
+//    descriptors close() must look up (readiness::note_parked()).
 // One mutex guards it; it is taken only while something is parked or being
 // parked, never on the fast path (a header that arrives with its
 // connection), which checks anything_parked(), a single relaxed load.
@@ -125,6 +127,7 @@ void forget_parked_descriptor(int fd) noexcept;
 inline void forget_descriptor(int fd) noexcept {
   if (fd >= 0 && anything_parked()) forget_parked_descriptor(fd);
 }
+
 
 // Bytes of user memory a parked connection costs (its slot and its index
 // entry), for the documentation and the tests.

@@ -38,8 +38,6 @@ entry_range entries_made() noexcept {
       t[i].timer_fd = -1;
       t[i].wait_fd = -1;
       t[i].armed_ms = -1;
-      t[i].nonblocking.store(0, std::memory_order_relaxed);
-      t[i].calls_since_look.store(0, std::memory_order_relaxed);
       for (registration &r : t[i].regs) r = registration{};
     }
     table.store(t, std::memory_order_release);
@@ -52,11 +50,13 @@ constinit std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64] = {};
 constinit std::atomic<uint64_t> involved[bitmap_fds / 64] = {};
 constinit descriptor_table<listener_mark> marks;
 
-void set_bit(int fd, bool on) noexcept {
-  if (fd < 0 || static_cast<unsigned>(fd) >= bitmap_fds) return;
-  const uint64_t bit = uint64_t{1} << (static_cast<unsigned>(fd) % 64);
-  auto &word = has_ready_fd[static_cast<unsigned>(fd) / 64];
-  if (on)
+void publish_ready_fd(int listener, int rfd) noexcept {
+  if (listener_mark *m = marks.find(listener))
+    m->ready_fd_plus_one.store(rfd + 1, std::memory_order_release);
+  if (listener < 0 || static_cast<unsigned>(listener) >= bitmap_fds) return;
+  const uint64_t bit = uint64_t{1} << (static_cast<unsigned>(listener) % 64);
+  auto &word = has_ready_fd[static_cast<unsigned>(listener) / 64];
+  if (rfd >= 0)
     word.fetch_or(bit, std::memory_order_release);
   else
     word.fetch_and(~bit, std::memory_order_release);
@@ -102,8 +102,6 @@ entry *find_or_add_locked(int listener) noexcept {
       e.timer_fd = -1;
       e.wait_fd = -1;
       e.armed_ms = -1;
-      e.nonblocking.store(0, std::memory_order_relaxed);
-      e.calls_since_look.store(0, std::memory_order_relaxed);
       e.ready_fd.store(-1, std::memory_order_relaxed);
       e.listener.store(listener, std::memory_order_release);
       if (listener_mark *m = marks.find_or_map(listener))
@@ -150,7 +148,7 @@ void join_locked(entry &e, registration &r) noexcept {
 void close_descriptors_locked(entry &e, bool leave_sets) noexcept {
   const int rfd = e.ready_fd.exchange(-1, std::memory_order_acq_rel);
   if (rfd >= 0) {
-    set_bit(e.listener.load(std::memory_order_relaxed), false);
+    publish_ready_fd(e.listener.load(std::memory_order_relaxed), -1);
     live.fetch_sub(1, std::memory_order_relaxed);
     // Closing it takes it out of every epoll set it joined.
     if (leave_sets) syscall(SYS_close, rfd);
@@ -164,8 +162,10 @@ void close_descriptors_locked(entry &e, bool leave_sets) noexcept {
 }
 
 void remove_entry_locked(entry &e) noexcept {
-  if (listener_mark *m = marks.find(e.listener.load(std::memory_order_relaxed)))
+  if (listener_mark *m = marks.find(e.listener.load(std::memory_order_relaxed))) {
     m->entry.store(0, std::memory_order_release);
+    m->kernel_first_state.store(0, std::memory_order_relaxed);
+  }
   close_descriptors_locked(e, true);
   for (registration &r : e.regs) r = registration{};
   e.listener.store(-1, std::memory_order_release);

@@ -41,15 +41,23 @@ struct entry {
   int wait_fd = -1;  // for a blocking accept(): the listener and ready_fd
   int64_t armed_ms = -1;
   registration regs[registration_capacity];
-  // Set once the listener was seen non-blocking (see kernel_first()), and
-  // accept() calls since its parked connections were last looked at.
-  std::atomic<uint8_t> nonblocking{0};
-  std::atomic<uint32_t> calls_since_look{0};
 };
 
+// Found by descriptor number alone (descriptor_table), so that accept()
+// with connections parked decides which to ask first (kernel_first()) with
+// a few loads inline, without a look-up of the entry.
 struct listener_mark {
   std::atomic<uint8_t> is_listener;
   std::atomic<uint8_t> entry;  // its entry's index + 1, or 0: found in O(1)
+  // For kernel_first(): seen_nonblocking once the listener was seen
+  // non-blocking while it has an entry (cleared once it is seen blocking or
+  // loses its entry), plus the accept() calls left in the run that ask the
+  // kernel first.
+  std::atomic<uint8_t> kernel_first_state;
+  // Its entry's readiness descriptor + 1, or 0, set and cleared with the
+  // has_ready_fd bit (publish_ready_fd()): the looks at the parked
+  // connections (next_ready(), look_once()) read it here.
+  std::atomic<int> ready_fd_plus_one;
 };
 static_assert(entry_capacity < 256);
 
@@ -59,7 +67,8 @@ extern std::atomic<int> used;  // entries in use
 // Listeners with a readiness descriptor, for descriptor_of().
 extern std::atomic<uint64_t> has_ready_fd[bitmap_fds / 64];
 // Descriptors that close() must look up here: every marked listener (with
-// an entry or not), epoll sets holding one, and our own. A bit is set when
+// an entry or not), epoll sets holding one, our own, and the connections
+// parked by the pending pool (note_parked()). A bit is set when
 // a number becomes one of those and cleared when that number is closed, so
 // that close() or epoll_ctl() of any other descriptor costs one load.
 extern std::atomic<uint64_t> involved[bitmap_fds / 64];
@@ -81,7 +90,9 @@ inline bool is_involved(int fd) noexcept {
 }
 void involve(int fd) noexcept;
 void uninvolve(int fd) noexcept;
-void set_bit(int fd, bool on) noexcept;  // has_ready_fd
+// The listener's readiness descriptor is rfd now (-1: it has none): its
+// has_ready_fd bit and its mark.
+void publish_ready_fd(int listener, int rfd) noexcept;
 
 // The listener's entry, or null, found by its mark without a lock (the
 // entry may be changing: its fields are atomics or read under the lock).

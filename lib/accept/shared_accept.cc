@@ -11,6 +11,7 @@
 #include <cstddef>
 
 #include "runtime/real_calls.h"
+#include "runtime/shared_atomics.h"
 
 namespace proxyproto::shared_accept {
 
@@ -51,21 +52,6 @@ listener_slot *slot_for(shared_page *p, uint64_t inode) noexcept {
   return free_slot;
 }
 
-// Whether the page's atomics work across processes: known at compile time
-// nearly everywhere; on armv5 (Debian armel) the C library's atomics use
-// the kernel's compare-and-swap helper, which is lock-free, and the answer
-// is asked of it once.
-bool atomics_shareable() noexcept {
-  if constexpr (std::atomic<uint32_t>::is_always_lock_free &&
-                std::atomic<detail::activity_word>::is_always_lock_free) {
-    return true;
-  } else {
-    static constinit std::atomic<uint32_t> lock_like{0};
-    static constinit std::atomic<detail::activity_word> activity_like{0};
-    return lock_like.is_lock_free() && activity_like.is_lock_free();
-  }
-}
-
 shared_page *shared() noexcept {
   return static_cast<shared_page *>(detail::page.load(std::memory_order_acquire));
 }
@@ -78,7 +64,7 @@ void prepare() noexcept {
   if (detail::page.load(std::memory_order_acquire) != nullptr) return;
   // Without a page, accept_once() takes the risk of blocking: better than
   // a lock that only this process sees.
-  if (!atomics_shareable()) return;
+  if (!atomics_shareable<uint32_t, detail::activity_word>()) return;
   const int saved_errno = errno;
   void *mem = mmap(nullptr, sizeof(shared_page), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);

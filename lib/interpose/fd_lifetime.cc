@@ -24,27 +24,30 @@
 
 namespace {
 
-// The records other than addresses and listeners: out of line, since a
-// process that only accepts connections whose headers arrived whole has
-// none of them.
+// The records other than addresses, listeners and parked connections: out
+// of line, since a process that only accepts connections whose headers
+// arrived whole has none of them.
 __attribute__((noinline)) void forget_other_records(int fd) noexcept {
-  proxyproto::pending::forget_descriptor(fd);
   proxyproto::kept_headers::forget(fd);
   proxyproto::udp_sockets::forget(fd);
 }
 
-// close() of a descriptor with more than an address record, or one the
-// readiness table knows (a listener, an epoll set): out of line too.
+// close() of a descriptor with more than an address record, one parked,
+// or one the readiness table knows (a listener, an epoll set): out of line
+// too.
 __attribute__((noinline)) int close_with_other_records(int fd, uint32_t kinds) noexcept {
+  if (kinds & proxyproto::records::parked_kind) proxyproto::pending::forget_descriptor(fd);
   if (kinds & proxyproto::records::other_kinds) forget_other_records(fd);
   proxyproto::readiness::forget(fd);
   return proxyproto::real::close(fd);
 }
 
 // Each kind of record only once something of that kind was recorded
-// (records/any_record.h). The address record and the listeners' bitmap
-// are looked at inline, and every call out of here is a jump, so that the
-// usual close() (an accepted connection's) has no frame of its own.
+// (records/any_record.h). The address record and the readiness table's
+// bitmap (listeners, their epoll sets, the library's own descriptors and
+// parked connections) are looked at inline, and every call out of here is
+// a jump, so that the usual close() (an accepted connection's) has no
+// frame of its own, connections parked or not.
 __attribute__((always_inline)) inline int close_with_records(int fd,
                                                              uint32_t kinds) noexcept {
   if (kinds & proxyproto::records::address_kind) proxyproto::peer_addresses::forget(fd);

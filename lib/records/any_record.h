@@ -19,12 +19,14 @@
 namespace proxyproto::records {
 
 // What was recorded, so that close() tests only what may be there: the
-// address records are erased inline, the listeners' readiness is told by
-// its bitmap, and the rest (parked connections, kept headers, UDP sockets)
-// is looked at out of line.
+// address records are erased inline, the listeners' readiness and the
+// parked connections are told by one bitmap (the readiness table's),
+// inline too, and the rest (kept headers, UDP sockets) is looked at out of
+// line.
 inline constexpr uint8_t address_kind = 1;   // peer_addresses
 inline constexpr uint8_t listener_kind = 2;  // a listener marked (readiness)
-inline constexpr uint8_t other_kinds = 4;    // pending pool, kept headers, UDP
+inline constexpr uint8_t other_kinds = 4;    // kept headers, UDP
+inline constexpr uint8_t parked_kind = 8;    // a connection parked (pending pool)
 
 // A full word, not a byte: a read-modify-write of a byte is a call into
 // libatomic on some targets (riscv64 with gcc 12), and a word costs the

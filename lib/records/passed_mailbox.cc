@@ -14,6 +14,7 @@
 
 #include "core/inet_text.h"
 #include "runtime/real_calls.h"
+#include "runtime/shared_atomics.h"
 
 namespace proxyproto::passed_mailbox {
 
@@ -26,8 +27,8 @@ constexpr uint32_t slot_count = 4096;  // a power of two
 constexpr uint32_t neighbourhood = 8;  // slots probed from a cookie's own
 constexpr size_t address_words = 7;    // 28 bytes: a sockaddr_in6
 
+// Slots are shared between processes: see map_mailbox().
 using word = std::atomic<uint32_t>;
-static_assert(word::is_always_lock_free, "slots are shared between processes");
 
 struct slot {
   word sequence;  // odd while being written
@@ -86,6 +87,7 @@ bool mailbox_path(uid_t uid, char *path, size_t capacity) noexcept {
 // and sized for posting, by its owner only.
 layout *map_mailbox(uid_t uid, bool writable) noexcept {
   char path[256];
+  if (!atomics_shareable<uint32_t>()) return nullptr;  // records do not pass
   if (!mailbox_path(uid, path, sizeof path)) return nullptr;
   const int saved_errno = errno;
   const int fd = writable ? open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,

@@ -7,6 +7,7 @@ lib_libproxyproto_runtime_la_SOURCES = \
 	lib/runtime/real_calls.cc \
 	lib/runtime/next_symbol.h \
 	lib/runtime/mutex_guard.h \
+	lib/runtime/shared_atomics.h \
 	lib/runtime/real_datagram_calls.h \
 	lib/runtime/real_datagram_calls.cc \
 	lib/runtime/time_layouts.h \

@@ -40,15 +40,13 @@ CI = os.environ.get("CI") == "true"
 # are enforced as they are: None.
 CEILING_V1 = None
 CEILING_V2 = None
-# With connections parked on the listener, a proxied connection costs more
-# than with none: accept() goes through the parked path (a look-up of the
-# listener's queue and mode per call, and, in the call that finds the
-# kernel's queue empty, one epoll_wait on the readiness descriptor), and
-# close() of every descriptor looks at the records other than addresses
-# once anything was parked. The 10% target is open (doc/benchmark.md):
-# this ceiling, the figure last measured and a little, is what --enforce
-# holds meanwhile. The growth from 100 to 1,000 parked is held at nothing.
-CEILING_PARKED = 260
+# With connections parked on the listener, a proxied connection costs a
+# little more than with none: accept() reads the listener's mark (which to
+# ask first) in every call, and the call that finds the kernel's queue
+# empty looks at the readiness descriptor once (doc/benchmark.md). The
+# issue's target, enforced: the figure with 1,000 parked at most 1.10 times
+# the figure with none, and no growth at all from 100 to 1,000 parked.
+PARKED_RATIO = 1.10
 PARKED_GROWTH = 0
 
 
@@ -740,7 +738,8 @@ def preload_figures(cfg):
 # the first look, which finds nothing (recv MSG_PEEK), SO_RCVLOWAT read
 # (getsockopt) to know what to restore, watching it (epoll_ctl ADD) and
 # no longer (epoll_ctl DEL), and asking the readiness descriptor what is
-# ready (epoll_pwait) in the accept() that hands it out. Derived in
+# ready (epoll_wait, or epoll_pwait where the kernel has no epoll_wait) in
+# the accept() that hands it out. Derived in
 # doc/benchmark.md ("The late path's floor"), where each one is listed.
 LATE_SYSCALL_FLOOR = 10.0
 
@@ -788,7 +787,7 @@ def parked_report(w, cfg, syscalls, instructions):
                     w("    - %.0f in %s" % (cost, fn))
             if n:
                 out[("parked", n)] = round(per - none)
-        out["parked allowance"] = round(0.10 * none)
+                out[("parked ratio", n)] = round(per / none, 3)
     return out
 
 def median_ratio(runs, base, key):
@@ -950,24 +949,26 @@ def report(cfg, timed, syscalls, instructions, preload):
     w("")
     missed = []
 
-    def counted(name, value, target, unit, ceiling=None):
+    def counted(name, value, target, unit, ceiling=None, form=None):
         """A count against its target. With a ceiling (a count whose target
         needs work outside this change), the ceiling is what --enforce holds,
-        so that the count cannot grow back while the target is still open."""
+        so that the count cannot grow back while the target is still open.
+        `form`: how value and target are written (default: fmt, signed)."""
         if value is None:
             w("- [not measured] %s: %s" % (name, cfg.skipped_reason(name)))
             missed.append("%s: not measured" % name)
             return
+        show = (lambda v: form % v) if form else fmt
         ok = value <= target
         line = "- [%s] %s: %s (target <= %s %s)" % (
-            "met" if ok else "MISSED", name, fmt(value), fmt(target), unit)
+            "met" if ok else "MISSED", name, show(value), show(target), unit)
         if not ok and ceiling is not None:
             line += "; enforced ceiling %s until then" % fmt(ceiling)
             if value > ceiling:
                 line += ": EXCEEDED"
                 missed.append("%s: %s > ceiling %s" % (name, fmt(value), fmt(ceiling)))
         elif not ok:
-            missed.append("%s: %s > %s" % (name, fmt(value), fmt(target)))
+            missed.append("%s: %s > %s" % (name, show(value), show(target)))
         w(line)
 
     def fmt(v):
@@ -985,10 +986,12 @@ def report(cfg, timed, syscalls, instructions, preload):
         growth = None
     counted("libproxyproto v2: instructions per connection with %d parked over %d parked"
             % (PARKED_COUNTS[-1], PARKED_COUNTS[0]), growth, PARKED_GROWTH, "Ir")
-    counted("libproxyproto v2: instructions per connection with %d parked, over"
-            " the figure with none (target: within 10%%)" % PARKED_COUNTS[-1],
-            late.get(("parked", PARKED_COUNTS[-1])), late.get("parked allowance"), "Ir",
-            CEILING_PARKED)
+    counted("libproxyproto v2: instructions per connection with %d parked, to"
+            " the figure with none (%s over it)" % (
+                PARKED_COUNTS[-1], "-" if late.get(("parked", PARKED_COUNTS[-1])) is None
+                else fmt(late[("parked", PARKED_COUNTS[-1])]) + " Ir"),
+            late.get(("parked ratio", PARKED_COUNTS[-1])), PARKED_RATIO, "times",
+            form="%.3f")
     for label, target, ceiling in (("libproxyproto v1", 600, CEILING_V1),
                                    ("libproxyproto v2", 300, CEILING_V2)):
         counted("%s: extra instructions per connection" % label,

@@ -6,8 +6,9 @@
 // early (capacity grows by chunks); a listener's queue given back when
 // empty, and no_room when a connection cannot be watched; forgetting
 // closed descriptors, closed listeners and ranges, also while a connection
-// is claimed; the child of fork(); and which a listener with parked
-// connections asks first, the kernel or its parked ones.
+// is claimed; the child of fork(); which a listener with parked
+// connections asks first, the kernel or its parked ones; and what close()
+// and the look at an empty queue see of a parked descriptor.
 #include <check.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -441,6 +442,43 @@ START_TEST(kernel_first_only_for_non_blocking_listeners) {
 }
 END_TEST
 
+// A parked descriptor is one close() must look up (the readiness table's
+// bitmap, readiness::may_know()) while it is parked, and no longer once it
+// is settled. The look of the accept() that found the kernel's queue empty
+// (look_once()) reports a ready parked connection, and starts the run of
+// calls that ask the kernel first again.
+START_TEST(parked_descriptors_for_close_and_the_look) {
+  const int listener = 51;
+  const int fd = eventfd(0, EFD_CLOEXEC);  // a low number: inside the bitmap
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_lt(fd, 4096);
+  connection c = make(listener, fd);
+  ck_assert(!readiness::may_know(fd));
+  ck_assert(pending::park(c) == park_outcome::parked);
+  ck_assert(readiness::may_know(fd));
+
+  readiness::note_nonblocking(listener, true);
+  for (uint32_t i = 1; i < readiness::kernel_first_run; ++i)
+    ck_assert_msg(readiness::kernel_first(listener), "call %u", i);
+  ck_assert(!readiness::kernel_first(listener));  // the parked ones' turn
+  epoll_event ev{};
+  ck_assert_int_eq(readiness::look_once(listener, &ev), 0);  // nothing ready
+  for (uint32_t i = 1; i < readiness::kernel_first_run; ++i)
+    ck_assert_msg(readiness::kernel_first(listener), "call %u after the look", i);
+
+  const uint64_t one = 1;
+  ck_assert_int_eq(write(fd, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  ck_assert_int_eq(readiness::look_once(listener, &ev), 1);
+  const ticket t = pending::ticket_of(ev.data.u64);
+  connection out;
+  ck_assert(pending::claim(t, &out));
+  ck_assert_int_eq(out.fd, fd);
+  ck_assert(pending::claimed_settled(t) == claim_end::settled);
+  ck_assert(!readiness::may_know(fd));
+  close(fd);
+}
+END_TEST
+
 Suite *make_pending_pool_suite(void) {
   Suite *s = suite_create("pending_pool");
   TCase *tc = tcase_create("pool");
@@ -456,6 +494,7 @@ Suite *make_pending_pool_suite(void) {
   tcase_add_test(tc, forgotten_while_claimed);
   tcase_add_test(tc, child_of_fork_starts_empty);
   tcase_add_test(tc, kernel_first_only_for_non_blocking_listeners);
+  tcase_add_test(tc, parked_descriptors_for_close_and_the_look);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -269,7 +269,7 @@ int main(int argc, char **argv) {
     epoll_event events[512];
     const int n = epoll_wait(ep, events, 512, wait);
     for (int i = 0; i < n; ++i) {
-      conn &c = conns[events[i].data.u64];
+      conn &c = conns[static_cast<size_t>(events[i].data.u64)];
       if (c.done) continue;
       char buf[1024];
       bool ended = false;
