@@ -33,6 +33,10 @@ tools_proxyproto_run_proxyproto_run_CPPFLAGS = $(AM_CPPFLAGS) $(SECCOMP_CFLAGS)
 tools_proxyproto_run_proxyproto_run_LDADD = lib/libproxyproto_engine.la \
 	lib/libproxyproto_core.la lib/libproxyproto_runtime.la $(SECCOMP_LIBS) \
 	-ldl -lpthread
+# A program, not a preloaded library: its own calls are bound at start, so
+# that its whole GOT is read-only (the libraries bind lazily; configure.ac
+# says why, and debian/rules turns bindnow off for the package as a whole).
+tools_proxyproto_run_proxyproto_run_LDFLAGS = $(AM_LDFLAGS) -Wl,-z,now
 # proxyproto-run(1), made by pandoc from doc/proxyproto-run.1.md (see the
 # documentation section of Makefile.am) and shipped in the tarball.
 man1_MANS += doc/proxyproto-run.1
