@@ -253,15 +253,21 @@ pp_wait_for_line() {
   return 0
 }
 
+# pp_children PID: the pids of PID's children, a line each. pgrep is a tool,
+# not under test: it runs without the sanitizer runtime that sanitizer
+# builds preload into every test process (procps hangs under ASan, in
+# textdomain() before main), and bounded.
+pp_children() {
+  timeout 10 env -u LD_PRELOAD pgrep -P "$1" 2>/dev/null
+}
+
 # pp_listens PORT PID: whether process PID, or one of its children (PID may
 # be the `timeout` wrapper), has a TCP socket listening on PORT. Read from
 # /proc, never by connecting: pp_free_port's port may meanwhile belong to
 # another test's server, which a probe connection would reach instead.
 pp_listens() {
   local port=$1 pid=$2 p inodes hex
-  # pgrep is a tool, not under test: without the sanitizer runtime that
-  # sanitizer builds preload (it hangs under ASan), and bounded.
-  inodes=$(for p in "$pid" $(timeout 10 env -u LD_PRELOAD pgrep -P "$pid" 2>/dev/null); do
+  inodes=$(for p in "$pid" $(pp_children "$pid"); do
     ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'
   done | tr '\n' ' ')
   [ -n "$inodes" ] || return 1

@@ -88,4 +88,12 @@ claimed_clients "$port" 4
 expect_claims "pm2 cluster mode, connect library" "$PP_TMP/pm2.log" instance=
 [ "$PP_FAIL" -eq 0 ] || pp_dump "$PP_TMP/pm2.log" "$PP_TMP/pm2.err" "$PP_TMP/pm2-start.log"
 timeout 30 pm2 kill >/dev/null 2>&1 || true
+# The daemon may outlive `pm2 kill` and the SIGTERM at exit: under the
+# sanitizer build it waits for the `ps` it runs to watch its workers, and
+# procps hangs under the ASan runtime preloaded there. Killed, with what it
+# started, so that nothing of the test is left running.
+if [ -n "${pm2_daemon:=$(cat "$PM2_HOME/pm2.pid" 2>/dev/null)}" ] &&
+  grep -q PM2 "/proc/$pm2_daemon/cmdline" 2>/dev/null; then
+  kill -9 $(pp_children "$pm2_daemon") "$pm2_daemon" 2>/dev/null || true
+fi
 pp_finish

@@ -113,7 +113,7 @@ if [ "$(id -u)" = 0 ]; then
   pp_expect_eq "as user 65534 without capabilities: the claimed client" \
     "$(run_field "$PP_TMP/unprivileged.reply" peer)" 203.0.113.7:4321
   pp_expect_eq "as user 65534: the server ran as that user" \
-    "$(awk '/^Uid:/ { print $2 }' "/proc/$(pgrep -P "$pid" | head -n1)/status")" 65534
+    "$(awk '/^Uid:/ { print $2 }' "/proc/$(pp_children "$pid" | head -n1)/status")" 65534
   pp_stop "$pid"
 else
   run_start pid port unprivileged "$PP_RUN" "$STATIC" blocking
