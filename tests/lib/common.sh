@@ -253,12 +253,17 @@ pp_wait_for_line() {
   return 0
 }
 
-# pp_children PID: the pids of PID's children, a line each. pgrep is a tool,
-# not under test: it runs without the sanitizer runtime that sanitizer
-# builds preload into every test process (procps hangs under ASan, in
-# textdomain() before main), and bounded.
+# pp_pgrep ARGS...: pgrep, which is a tool, not under test: it runs without
+# the sanitizer runtime that sanitizer builds preload into every test
+# process (procps hangs under ASan, in textdomain() before main), and
+# bounded.
+pp_pgrep() {
+  timeout 10 env -u LD_PRELOAD pgrep "$@"
+}
+
+# pp_children PID: the pids of PID's children, a line each.
 pp_children() {
-  timeout 10 env -u LD_PRELOAD pgrep -P "$1" 2>/dev/null
+  pp_pgrep -P "$1" 2>/dev/null
 }
 
 # pp_listens PORT PID: whether process PID, or one of its children (PID may

@@ -22,11 +22,9 @@ PF_BOUND_MS=${PF_BOUND_MS:-1500}
 PF_ROUNDS=${PF_ROUNDS:-3}
 PF_CONCURRENCY=${PF_CONCURRENCY:-20}
 
-# pf_children PID: how many children PID has. pgrep is a tool, not under
-# test: sanitizer builds preload the ASan runtime into every test process,
-# and pgrep hangs under it, so it runs without LD_PRELOAD, bounded.
+# pf_children PID: how many children PID has.
 pf_children() {
-  timeout 10 env -u LD_PRELOAD pgrep -c -P "$1" 2>/dev/null || true
+  pp_pgrep -c -P "$1" 2>/dev/null || true
 }
 
 # pf_clients NAME PORT [client args]: rounds of late, split and silent

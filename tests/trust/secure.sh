@@ -14,11 +14,6 @@ set -eu
 require_env PP_BUILDDIR PP_SRCDIR PP_SYSTEM_CONFIG
 require_tool setpriv od pgrep
 
-# pgrep is a tool, not under test: sanitizer builds preload the ASan runtime
-# into every test process, and pgrep hangs under it. Run it without any
-# preload, and bounded.
-plain_pgrep() { timeout 10 env -u LD_PRELOAD pgrep "$@"; }
-
 if [ "$(id -u)" != 0 ]; then
   [ "${CI:-}" = true ] && pp_fatal "the setuid test must run as root (CI=true)"
   echo "SKIP: the setuid test must run as root"
@@ -72,12 +67,12 @@ run_server() {
   sport=$(sed -n 's/^port //p' "$out")
   # timeout -> env -> (setpriv ->) the server: find the server's pid.
   local server_pid
-  server_pid=$(plain_pgrep -P "$spid" -n 2>/dev/null || true)
+  server_pid=$(pp_pgrep -P "$spid" -n 2>/dev/null || true)
   SECURE_FLAG='?'
   for _ in 1 2 3; do
     [ -n "$server_pid" ] || break
     [ "$(readlink "/proc/$server_pid/exe" 2>/dev/null)" = "$SERVER" ] && break
-    server_pid=$(plain_pgrep -P "$server_pid" -n 2>/dev/null || true)
+    server_pid=$(pp_pgrep -P "$server_pid" -n 2>/dev/null || true)
   done
   [ -n "$server_pid" ] && SECURE_FLAG=$(at_secure "$server_pid")
   tr_send "$name" "$sport"
