@@ -33,6 +33,8 @@ struct ready_connection {
   int fd;
   bool claimed;               // the header gave a source: record it
   claimed_addresses claim;    // claim.peer: what accept() reports
+  bool nonblocking = true;    // its O_NONBLOCK (accepted with it; no other flag)
+  int socket_family = AF_UNSPEC;  // its own (the claim's may differ)
 };
 
 struct listener_state {
@@ -127,11 +129,10 @@ enum class delivery { done, gone, refused };
 // caller's to keep; `refused` has been answered (EFAULT, EINVAL, EMFILE).
 delivery deliver(const trapped_call &call, ready_connection &c) noexcept {
   const int notify = notify_descriptor();
-  const int fl = fcntl(c.fd, F_GETFL);
-  if (fl >= 0) {
-    const int want = (call.flags & SOCK_NONBLOCK) ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
-    if (want != fl) fcntl(c.fd, F_SETFL, want);
-  }
+  const bool want_nonblocking = call.flags & SOCK_NONBLOCK;
+  if (want_nonblocking != c.nonblocking &&
+      fcntl(c.fd, F_SETFL, want_nonblocking ? O_NONBLOCK : 0) == 0)
+    c.nonblocking = want_nonblocking;
   int error = 0;
   switch (write_address(notify, call, c.claim.peer, c.claim.peer_len, &error)) {
     case access::ok:
@@ -146,7 +147,7 @@ delivery deliver(const trapped_call &call, ready_connection &c) noexcept {
   if (error != 0)
     return answer_error(notify, call.id, error) == -ENOENT ? delivery::gone : delivery::refused;
   const uint64_t cookie = c.claimed ? socket_cookie(c.fd) : 0;
-  if (c.claimed) record_claim(cookie, c.claim);
+  if (c.claimed) record_claim(cookie, c.claim, c.socket_family);
   const int rc = answer_with_descriptor(notify, call.id, c.fd, call.flags & SOCK_CLOEXEC);
   if (rc == 0) {
     ++counts.handed;
@@ -186,6 +187,7 @@ void hand_out(listener_state &l) noexcept {
 ready_connection settled(int fd, bool proxied, const header_verdict &v,
                          const sockaddr_storage &peer, socklen_t peer_len) noexcept {
   ready_connection c{fd, proxied, {}};
+  c.socket_family = peer.ss_family;
   if (proxied) {
     c.claim.peer = v.source;
     c.claim.peer_len = v.source_len;
@@ -212,6 +214,7 @@ void park(listener_state &l, int fd, const sockaddr_storage &peer, socklen_t pee
   }
   parked.emplace(fd, p);
   ++l.parked;
+  deadline_set(l.family == AF_UNIX ? monotonic_ms() + unix_recheck_ms : p.deadline_ms);
 }
 
 // Looks at a freshly accepted connection: ready (into l.ready), parked,
@@ -253,11 +256,12 @@ void classify(listener_state &l, int fd, const sockaddr_storage &peer,
 
 // Takes connections off the listener's backlog, without blocking, until
 // one is ready or none is left. Returns 0, or the errno of a failed
-// accept() that the call should get.
-int pull_backlog(listener_state &l) noexcept {
-  const bool blocking_listener = blocking(l.fd);
+// accept() that the call should get; *blocking_listener says whether the
+// program's listener is blocking (its O_NONBLOCK, which the copy shares).
+int pull_backlog(listener_state &l, bool *blocking_listener) noexcept {
+  *blocking_listener = blocking(l.fd);
   for (int i = 0; i < backlog_batch && l.ready.empty(); ++i) {
-    if (blocking_listener) {
+    if (*blocking_listener) {
       // A blocking copy would block the supervisor: ask first. Only the
       // supervisor accepts on a listener the program's calls reach.
       pollfd p{l.fd, POLLIN, 0};
@@ -366,15 +370,16 @@ void trapped_accept(const trapped_call &call) noexcept {
   const uint64_t cookie = l.cookie;
   l.last_used = monotonic_ms();
   for (;;) {
+    bool blocking_listener = false;
     if (l.ready.empty()) {
-      const int error = pull_backlog(l);
+      const int error = pull_backlog(l, &blocking_listener);
       if (error != 0 && l.ready.empty()) {
         answer_error(notify, call.id, error);
         break;
       }
     }
     if (l.ready.empty()) {
-      if (blocking(l.fd)) hold(l, call);
+      if (blocking_listener) hold(l, call);
       else answer_error(notify, call.id, EAGAIN);
       break;
     }
@@ -400,7 +405,8 @@ void listener_event(int fd) noexcept {
   listener_state &l = listeners[cookie];
   while (!l.held.empty()) {
     if (l.ready.empty()) {
-      const int error = pull_backlog(l);
+      bool blocking_listener = false;
+      const int error = pull_backlog(l, &blocking_listener);
       if (error != 0 && l.ready.empty()) {
         // The listener failed (shut down, say): so do the calls on it.
         for (const trapped_call &call : l.held) answer_error(notify_descriptor(), call.id, error);

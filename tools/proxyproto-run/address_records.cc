@@ -21,12 +21,41 @@ namespace proxyproto::run {
 
 namespace {
 
-std::unordered_map<uint64_t, claimed_addresses> claims;
+// A record and when it was made, in sweeps: a sweep forgets only the
+// records made before its dump began (later ones may be missing from it).
+struct claim_record {
+  claimed_addresses claim;
+  uint64_t made_in;
+  int socket_family;
+};
+std::unordered_map<uint64_t, claim_record> claims;
+uint64_t sweeps_begun = 0;
 size_t size_at_last_sweep = 0;
-constexpr size_t min_sweep_size = 1024;
+// At least this many records before a sweep: the dump walks the kernel's
+// whole table of TCP connections, TIME_WAIT included (it skips them, but
+// still walks them), so a sweep is worth doing only for many records.
+constexpr size_t min_sweep_size = 8192;
+// Records per socket family, so that a family without any is not dumped.
+size_t inet_records = 0, inet6_records = 0;
 
-// Adds to `alive` the cookie of every TCP socket of `family` (all states):
-// false when the kernel could not be asked.
+size_t &records_of(int family) noexcept {
+  static size_t others = 0;
+  return family == AF_INET ? inet_records : family == AF_INET6 ? inet6_records : others;
+}
+
+// The TCP states a socket some process still holds can be in, and that
+// the kernel's tables list: the dump leaves out the listeners, the
+// handshakes and, above all, TIME_WAIT, of which a busy server has tens
+// of thousands, none of them anyone's descriptor. (A socket closed
+// without TIME_WAIT, by a reset say, leaves the tables while its
+// descriptor lives: the kernel answers getpeername() on it with
+// ENOTCONN whatever the record said.)
+constexpr uint32_t held_states = (1u << 1) /* ESTABLISHED */ | (1u << 4) /* FIN_WAIT1 */ |
+                                 (1u << 5) /* FIN_WAIT2 */ | (1u << 8) /* CLOSE_WAIT */ |
+                                 (1u << 9) /* LAST_ACK */ | (1u << 11) /* CLOSING */;
+
+// Adds to `alive` the cookie of every TCP socket of `family` in one of the
+// held states: false when the kernel could not be asked.
 bool dump_cookies(int family, std::unordered_set<uint64_t> *alive) noexcept {
   const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (nl < 0) return false;
@@ -39,7 +68,7 @@ bool dump_cookies(int family, std::unordered_set<uint64_t> *alive) noexcept {
   request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   request.req.sdiag_family = static_cast<uint8_t>(family);
   request.req.sdiag_protocol = IPPROTO_TCP;
-  request.req.idiag_states = ~0u;
+  request.req.idiag_states = held_states;
   bool ok = send(nl, &request, sizeof request, 0) == static_cast<ssize_t>(sizeof request);
   alignas(nlmsghdr) static char buffer[32768];
   while (ok) {
@@ -73,27 +102,48 @@ uint64_t socket_cookie(int fd) noexcept {
   return cookie;
 }
 
-void record_claim(uint64_t cookie, const claimed_addresses &claim) noexcept {
+void record_claim(uint64_t cookie, const claimed_addresses &claim, int socket_family) noexcept {
   if (cookie == 0) return;
-  claims[cookie] = claim;
+  auto [it, fresh] = claims.try_emplace(cookie, claim_record{claim, sweeps_begun, socket_family});
+  if (!fresh) {
+    --records_of(it->second.socket_family);
+    it->second = claim_record{claim, sweeps_begun, socket_family};
+  }
+  ++records_of(socket_family);
 }
 
 const claimed_addresses *find_claim(uint64_t cookie) noexcept {
   auto it = claims.find(cookie);
-  return it == claims.end() ? nullptr : &it->second;
+  return it == claims.end() ? nullptr : &it->second.claim;
 }
 
 bool any_claims() noexcept { return !claims.empty(); }
 
-void forget_claim(uint64_t cookie) noexcept { claims.erase(cookie); }
+void forget_claim(uint64_t cookie) noexcept {
+  auto it = claims.find(cookie);
+  if (it == claims.end()) return;
+  --records_of(it->second.socket_family);
+  claims.erase(it);
+}
 
 size_t claim_count() noexcept { return claims.size(); }
 
-void sweep_claims_if_due() noexcept {
-  if (claims.size() < min_sweep_size || claims.size() < 2 * size_at_last_sweep) return;
-  std::unordered_set<uint64_t> alive;
-  alive.reserve(claims.size() * 2);
-  if (!dump_cookies(AF_INET, &alive) || !dump_cookies(AF_INET6, &alive)) {
+bool claims_sweep_due() noexcept {
+  return claims.size() >= min_sweep_size && claims.size() >= 2 * size_at_last_sweep;
+}
+
+live_sockets begin_claims_sweep() noexcept {
+  return live_sockets{++sweeps_begun, inet_records != 0, inet6_records != 0, {}, false};
+}
+
+void list_live_sockets(live_sockets *live) noexcept {
+  live->cookies.reserve(size_at_last_sweep * 2 + 1024);
+  live->complete = (!live->inet || dump_cookies(AF_INET, &live->cookies)) &&
+                   (!live->inet6 || dump_cookies(AF_INET6, &live->cookies));
+}
+
+void finish_claims_sweep(const live_sockets &live) noexcept {
+  if (!live.complete) {
     PP_DEBUG("sock_diag unavailable: %zu records kept", claims.size());
     size_at_last_sweep = claims.size();
     return;
@@ -102,11 +152,14 @@ void sweep_claims_if_due() noexcept {
   for (auto it = claims.begin(); it != claims.end();) {
     // Only TCP sockets are looked for; the records of other sockets
     // (AF_UNIX connections, trusted with `allow = unix`) stay.
-    const int family = it->second.peer.ss_family;
-    if ((family == AF_INET || family == AF_INET6) && alive.count(it->first) == 0)
+    const int family = it->second.socket_family;
+    if ((family == AF_INET || family == AF_INET6) && it->second.made_in < live.sweep &&
+        live.cookies.count(it->first) == 0) {
+      --records_of(family);
       it = claims.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
   size_at_last_sweep = claims.size();
   PP_DEBUG("records swept: %zu of %zu kept", claims.size(), before);

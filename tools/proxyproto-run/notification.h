@@ -36,6 +36,13 @@ bool notification_sizes_known() noexcept;
 // read: ENOENT when its caller died or was interrupted meanwhile.
 bool receive(int notify_fd, seccomp_notif *out) noexcept;
 
+// Asks the kernel (6.6 and later) to switch straight from a trapped
+// caller to the supervisor's thread waiting in receive(), and back, on the
+// caller's CPU (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP): a trapped call is a
+// synchronous round trip, and without it each half is a wake-up of a task
+// on another CPU. False where the kernel has no such flag (nothing lost).
+bool ask_synchronous_wakeups(int notify_fd) noexcept;
+
 // Whether the call is still waiting for its answer (ID_VALID): false once
 // the caller was interrupted by a signal or died.
 bool still_waiting(int notify_fd, uint64_t id) noexcept;

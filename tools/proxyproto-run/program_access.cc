@@ -75,23 +75,26 @@ int open_pidfd(int notify_fd, const trapped_call &call, bool *keep) noexcept {
 
 access read_program(int notify_fd, const trapped_call &call, uint64_t where, void *to,
                     size_t len) noexcept {
-  if (!still_waiting(notify_fd, call.id)) return access::gone;
   iovec local{to, len};
   iovec remote{reinterpret_cast<void *>(static_cast<uintptr_t>(where)), len};
   const ssize_t n = process_vm_readv(call.tid, &local, 1, &remote, 1, 0);
+  // Still waiting: the thread read was the caller, not a reused number.
   if (!still_waiting(notify_fd, call.id)) return access::gone;
   return n == static_cast<ssize_t>(len) ? access::ok : access::fault;
 }
 
-access write_program(int notify_fd, const trapped_call &call, uint64_t where,
-                     const void *from, size_t len) noexcept {
-  if (!still_waiting(notify_fd, call.id)) return access::gone;
-  iovec local{const_cast<void *>(from), len};
-  iovec remote{reinterpret_cast<void *>(static_cast<uintptr_t>(where)), len};
-  const ssize_t n = process_vm_writev(call.tid, &local, 1, &remote, 1, 0);
-  if (!still_waiting(notify_fd, call.id)) return access::gone;
+namespace {
+
+// Writes the pieces, in order, to a caller checked just before.
+access write_checked(const trapped_call &call, const iovec *local, const iovec *remote,
+                     unsigned long count) noexcept {
+  size_t len = 0;
+  for (unsigned long i = 0; i < count; ++i) len += local[i].iov_len;
+  const ssize_t n = process_vm_writev(call.tid, local, count, remote, count, 0);
   return n == static_cast<ssize_t>(len) ? access::ok : access::fault;
 }
+
+}  // namespace
 
 access write_address(int notify_fd, const trapped_call &call, const sockaddr_storage &address,
                      socklen_t address_len, int *error) noexcept {
@@ -100,7 +103,9 @@ access write_address(int notify_fd, const trapped_call &call, const sockaddr_sto
   // addr first for accept, and faults on a NULL addrlen otherwise).
   if (call.kind == call_kind::accept && call.addr == 0) return access::ok;
   int32_t room = 0;
-  access a = read_program(notify_fd, call, call.addrlen, &room, sizeof room);
+  // The read is checked after, which is also the check before the write:
+  // one ID_VALID for the whole exchange.
+  const access a = read_program(notify_fd, call, call.addrlen, &room, sizeof room);
   if (a != access::ok) return a;
   if (room < 0) {
     *error = EINVAL;
@@ -108,12 +113,13 @@ access write_address(int notify_fd, const trapped_call &call, const sockaddr_sto
   }
   const size_t copied =
       static_cast<size_t>(room) < address_len ? static_cast<size_t>(room) : address_len;
-  if (copied > 0) {
-    a = write_program(notify_fd, call, call.addr, &address, copied);
-    if (a != access::ok) return a;
-  }
-  const int32_t full = static_cast<int32_t>(address_len);
-  return write_program(notify_fd, call, call.addrlen, &full, sizeof full);
+  int32_t full = static_cast<int32_t>(address_len);
+  // addr first, then *addrlen, as the kernel writes them.
+  iovec local[2] = {{const_cast<sockaddr_storage *>(&address), copied}, {&full, sizeof full}};
+  iovec remote[2] = {{reinterpret_cast<void *>(static_cast<uintptr_t>(call.addr)), copied},
+                     {reinterpret_cast<void *>(static_cast<uintptr_t>(call.addrlen)), sizeof full}};
+  return copied > 0 ? write_checked(call, local, remote, 2)
+                    : write_checked(call, local + 1, remote + 1, 1);
 }
 
 int program_descriptor(int notify_fd, const trapped_call &call, int fd) noexcept {

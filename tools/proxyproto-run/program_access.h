@@ -1,11 +1,14 @@
 // Reaching into the program on behalf of a trapped call: its memory (the
 // addr and addrlen arguments) and its descriptors (pidfd_getfd).
 //
-// Every access is checked against the notification (SECCOMP_IOCTL_NOTIF_ID_VALID)
-// before and after, as seccomp_unotify(2) prescribes: the thread named by
-// the notification may have died, and its number been reused, between the
-// kernel's report and this access; a call still waiting afterwards proves
-// that the memory and descriptors read were its own.
+// Every access is checked against the notification (SECCOMP_IOCTL_NOTIF_ID_VALID),
+// as seccomp_unotify(2) prescribes: the thread named by the notification
+// may have died, and its number been reused, between the kernel's report
+// and this access. A read is checked after it (a call still waiting then
+// proves that what was read was its own), a write just before it (and the
+// answer that follows, SEND or ADDFD, fails with ENOENT if the call went
+// away meanwhile); a read followed by a write needs one check between
+// them, which write_address uses: one ID_VALID per answered address.
 #pragma once
 
 #include <sys/socket.h>
@@ -22,12 +25,10 @@ namespace proxyproto::run {
 // EFAULT, as from the kernel), or the call is gone (nothing to answer).
 enum class access { ok, fault, gone };
 
-// Copies `len` bytes between the launcher and the program's address
-// `where` (process_vm_readv/writev).
+// Copies `len` bytes from the program's address `where` (process_vm_readv),
+// checked as above.
 access read_program(int notify_fd, const trapped_call &call, uint64_t where, void *to,
                     size_t len) noexcept;
-access write_program(int notify_fd, const trapped_call &call, uint64_t where,
-                     const void *from, size_t len) noexcept;
 
 // Writes an address where the program's accept(), getpeername() or
 // getsockname() expects it, as the kernel would: *addrlen read, at most

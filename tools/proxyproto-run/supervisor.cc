@@ -1,12 +1,16 @@
 #include "supervisor.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "accept_trap.h"
 #include "address_answers.h"
@@ -27,13 +31,22 @@ const server_config *config_ = nullptr;
 // Housekeeping (gone threads' pidfds, records of closed sockets) this often.
 constexpr int64_t housekeeping_ms = 1000;
 
+// Two threads share the supervisor's state under one lock: the
+// notification thread, blocked in SECCOMP_IOCTL_NOTIF_RECV so that the
+// kernel can switch to it synchronously from a trapped caller, and the
+// main thread, in epoll_wait() for everything else (late headers, held
+// calls' listeners, signals, deadlines). The lock is never held across a
+// wait; the main thread is poked through an eventfd when the other one
+// sets a deadline earlier than the one it sleeps until.
+pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+int poke_fd = -1;
+int64_t main_wakes_at = 0;  // under state_lock
+
 uint64_t tagged(watch_tag tag, int fd) noexcept {
   return (static_cast<uint64_t>(tag) << 56) | static_cast<uint32_t>(fd);
 }
 
-void dispatch(int notify) noexcept {
-  seccomp_notif *n = notification_buffer();
-  if (!receive(notify, n)) return;  // its caller is gone already
+void dispatch(int notify, const seccomp_notif *n) noexcept {
   trapped_call call;
   bool fault = false;
   if (!decode_call(notify, *n, &call, &fault)) {
@@ -54,7 +67,31 @@ void dispatch(int notify) noexcept {
   }
 }
 
+void *receive_notifications(void *) noexcept {
+  const int notify = notify_fd_;
+  seccomp_notif *n = notification_buffer();
+  for (;;) {
+    if (!receive(notify, n)) {
+      if (errno == ENOENT) continue;  // its caller is gone already
+      PP_DEBUG("receiving notifications failed: %s", strerror(errno));
+      return nullptr;
+    }
+    pthread_mutex_lock(&state_lock);
+    dispatch(notify, n);
+    pthread_mutex_unlock(&state_lock);
+  }
+}
+
 }  // namespace
+
+void deadline_set(int64_t due_ms) noexcept {
+  if (due_ms >= main_wakes_at) return;
+  main_wakes_at = due_ms;
+  const uint64_t one = 1;
+  if (write(poke_fd, &one, sizeof one) < 0) {
+    // The counter is full: the main thread has been poked already.
+  }
+}
 
 bool watch(int fd, watch_tag tag, uint32_t events) noexcept {
   epoll_event ev{};
@@ -79,43 +116,60 @@ int supervise(pid_t child, int notify_fd, int signal_fd, const server_config &co
   notify_fd_ = notify_fd;
   config_ = &config;
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0 || !watch(notify_fd, watch_tag::notify, 0) ||
-      !watch(signal_fd, watch_tag::signals, 0)) {
+  poke_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd < 0 || poke_fd < 0 || !watch(signal_fd, watch_tag::signals, 0) ||
+      !watch(poke_fd, watch_tag::poke, 0)) {
     kill(child, SIGKILL);
     return 126;
   }
+  ask_synchronous_wakeups(notify_fd);
+  // The launcher blocked its signals before the program started (signalfd):
+  // the new thread inherits that mask and never takes one.
+  pthread_t receiver;
+  if (pthread_create(&receiver, nullptr, receive_notifications, nullptr) != 0) {
+    kill(child, SIGKILL);
+    return 126;
+  }
+  pthread_detach(receiver);
   child_watch children{child};
-  bool filter_live = true;
   int64_t next_housekeeping = monotonic_ms() + housekeeping_ms;
+  pthread_mutex_lock(&state_lock);
   for (;;) {
     if (children.all_gone()) break;
     const int64_t now = monotonic_ms();
     int timeout = accept_timers(now);
     if (now >= next_housekeeping) {
       forget_gone_threads();
-      sweep_claims_if_due();
+      if (claims_sweep_due()) {
+        live_sockets live = begin_claims_sweep();
+        pthread_mutex_unlock(&state_lock);
+        list_live_sockets(&live);
+        pthread_mutex_lock(&state_lock);
+        finish_claims_sweep(live);
+      }
       next_housekeeping = now + housekeeping_ms;
     }
     const int until_housekeeping = static_cast<int>(next_housekeeping - now);
     if (timeout < 0 || timeout > until_housekeeping) timeout = until_housekeeping;
     const int until_orphans = children.stop_orphans(now);
     if (until_orphans >= 0 && until_orphans < timeout) timeout = until_orphans;
+    main_wakes_at = now + timeout;
+    pthread_mutex_unlock(&state_lock);
     epoll_event events[64];
     const int n = epoll_wait(epoll_fd, events, 64, timeout);
+    pthread_mutex_lock(&state_lock);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       const auto tag = static_cast<watch_tag>(events[i].data.u64 >> 56);
       const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
       switch (tag) {
-        case watch_tag::notify:
-          if (events[i].events & EPOLLIN) {
-            dispatch(fd);
-          } else if (filter_live && (events[i].events & (EPOLLHUP | EPOLLERR))) {
-            // Every process under the filter is gone.
-            filter_live = false;
-            unwatch(fd);
+        case watch_tag::poke: {
+          uint64_t count;
+          if (read(poke_fd, &count, sizeof count) < 0) {
+            // EAGAIN: read already, by an earlier event of this batch.
           }
           break;
+        }
         case watch_tag::signals:
           children.on_signals(signal_fd);
           break;
@@ -137,6 +191,9 @@ int supervise(pid_t child, int notify_fd, int signal_fd, const server_config &co
            static_cast<unsigned long long>(c.handed), static_cast<unsigned long long>(c.abandoned),
            static_cast<unsigned long long>(c.faulted), static_cast<unsigned long long>(c.dropped),
            static_cast<unsigned long long>(c.wakeups), static_cast<unsigned long long>(c.held));
+  // The lock stays taken: the notification thread, if a notification
+  // still comes, waits on it until the process exits, and never sees
+  // the state being destroyed.
   return children.exit_status();
 }
 
