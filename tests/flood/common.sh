@@ -1,7 +1,9 @@
 #!/bin/bash
 # The flood tests' helpers (sourced, not run).
 #
-#   flood_start MODE WORKERS [ENV=VALUE...]  flood_server under the library
+#   flood_start MODE WORKERS [ENV=VALUE...]  flood_server under the library,
+#                                           or under proxyproto-run when
+#                                           FLOOD_LAUNCHER names it
 #                                           (sets FLOOD_PID, FLOOD_PORT)
 #   flood_run DESC CLIENT-ARGS...           one flood_client run, judged
 #
@@ -37,9 +39,18 @@ flood_start() {
   local mode=${1%/*} threads=1 workers=$2
   [ "$1" = "${1%/*}" ] || threads=${1#*/}
   shift 2
-  pp_start_preloaded "$FLOOD_SERVER" 300 FLOOD_PID FLOOD_PORT "$PP_TMP/server.out" \
-    LIBPROXYPROTO_TIMEOUT="$FLOOD_TIMEOUT_MS" "$@" -- \
-    --mode "$mode" --threads "$threads" --workers "$workers"
+  if [ -z "${FLOOD_LAUNCHER:-}" ]; then
+    pp_start_preloaded "$FLOOD_SERVER" 300 FLOOD_PID FLOOD_PORT "$PP_TMP/server.out" \
+      LIBPROXYPROTO_TIMEOUT="$FLOOD_TIMEOUT_MS" "$@" -- \
+      --mode "$mode" --threads "$threads" --workers "$workers"
+    return
+  fi
+  pp_bg FLOOD_PID timeout 300 env LIBPROXYPROTO_TIMEOUT="$FLOOD_TIMEOUT_MS" "$@" \
+    "$FLOOD_LAUNCHER" "$FLOOD_SERVER" --mode "$mode" --threads "$threads" \
+    --workers "$workers" >"$PP_TMP/server.out" 2>"$PP_TMP/server.out.err"
+  pp_wait_for_line "$PP_TMP/server.out" '^port [0-9]+$' "$PP_DEADLINE" "$FLOOD_PID" ||
+    pp_fatal "flood_server did not start under the launcher: $(cat "$PP_TMP/server.out.err")"
+  FLOOD_PORT=$(sed -n 's/^port //p' "$PP_TMP/server.out" | head -n1)
 }
 
 flood_stop() {

@@ -7,7 +7,8 @@ pp_run_scripts = \
 	tests/run/servers.sh \
 	tests/run/rules.sh \
 	tests/run/timing.sh \
-	tests/run/calls.sh
+	tests/run/calls.sh \
+	tests/run/flood.sh
 EXTRA_DIST += $(pp_run_scripts) tests/run/run_lib.sh tests/run/run_server.c \
 	tests/run/go_server.go tests/run/local.mk
 if ENABLE_LAUNCHER

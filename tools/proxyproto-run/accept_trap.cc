@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <vector>
 
 #include "accept/connection_scope.h"
 #include "accept/header_reader.h"
@@ -56,7 +57,24 @@ struct parked_connection {
   sockaddr_storage peer;
   socklen_t peer_len;
   low_water saved;
+  uint64_t serial;            // which parking of this descriptor number
 };
+
+// The parked connections in deadline order, which is parking order since
+// one timeout applies to all: the due ones are at the front, so a look at
+// the deadlines costs nothing per parked connection. An entry whose
+// connection was settled before its deadline stays until it reaches the
+// front (its serial then names no parked connection).
+struct deadline_entry {
+  int64_t due_ms;
+  int fd;
+  uint64_t serial;
+};
+std::deque<deadline_entry> deadlines;
+uint64_t parkings = 0;
+// AF_UNIX parked connections, looked at every unix_recheck_ms: their
+// sockets ignore SO_RCVLOWAT, so epoll reports every byte, not the header.
+std::unordered_map<int, uint64_t> unix_parked;  // fd -> serial
 
 std::unordered_map<uint64_t, listener_state> listeners;
 std::unordered_map<int, uint64_t> listener_by_fd;  // watched copies
@@ -205,7 +223,7 @@ void park(listener_state &l, int fd, const sockaddr_storage &peer, socklen_t pee
           size_t seen) noexcept {
   parked_connection p{l.cookie, l.family,
                       monotonic_ms() + static_cast<int64_t>(settings().timeout_ms),
-                      peer, peer_len, {}};
+                      peer, peer_len, {}, ++parkings};
   if (l.family != AF_UNIX) expect_more_than(fd, seen, &p.saved);
   if (!watch(fd, watch_tag::parked, EPOLLRDHUP)) {
     close_connection(fd);
@@ -213,6 +231,8 @@ void park(listener_state &l, int fd, const sockaddr_storage &peer, socklen_t pee
     return;
   }
   parked.emplace(fd, p);
+  deadlines.push_back(deadline_entry{p.deadline_ms, fd, p.serial});
+  if (l.family == AF_UNIX) unix_parked.emplace(fd, p.serial);
   ++l.parked;
   deadline_set(l.family == AF_UNIX ? monotonic_ms() + unix_recheck_ms : p.deadline_ms);
 }
@@ -443,6 +463,7 @@ void parked_event(int fd) noexcept {
   const uint64_t cookie = p.listener;
   const sockaddr_storage peer = p.peer;
   const socklen_t peer_len = p.peer_len;
+  if (p.family == AF_UNIX) unix_parked.erase(fd);
   parked.erase(it);
   auto l_it = listeners.find(cookie);
   if (l_it == listeners.end()) {
@@ -463,23 +484,44 @@ void parked_event(int fd) noexcept {
 
 void wakeup_event(int) noexcept {}
 
+namespace {
+
+// Whether `fd` is still parked by the parking numbered `serial`.
+bool parked_as(int fd, uint64_t serial) noexcept {
+  auto it = parked.find(fd);
+  return it != parked.end() && it->second.serial == serial;
+}
+
+}  // namespace
+
 int accept_timers(int64_t now) noexcept {
-  int64_t next = -1;
-  // Settle the parked connections whose time is up (and look again at
-  // AF_UNIX ones, whose progress epoll does not report).
-  for (auto it = parked.begin(); it != parked.end();) {
-    const int fd = it->first;
-    const parked_connection &p = it->second;
-    ++it;
-    if (now >= p.deadline_ms || p.family == AF_UNIX) parked_event(fd);
+  // Settle the parked connections whose time is up, from the front.
+  while (!deadlines.empty()) {
+    const deadline_entry d = deadlines.front();
+    if (!parked_as(d.fd, d.serial)) {
+      deadlines.pop_front();
+      continue;
+    }
+    if (d.due_ms > now) break;
+    deadlines.pop_front();
+    parked_event(d.fd);
   }
-  for (const auto &[fd, p] : parked) {
-    int64_t due = p.deadline_ms - now;
-    if (p.family == AF_UNIX && due > unix_recheck_ms) due = unix_recheck_ms;
-    if (due < 0) due = 0;
-    if (next < 0 || due < next) next = due;
+  int64_t next = deadlines.empty() ? -1 : deadlines.front().due_ms - now;
+  // Look again at the AF_UNIX ones, whose progress epoll does not report.
+  if (!unix_parked.empty()) {
+    std::vector<int> due;
+    due.reserve(unix_parked.size());
+    for (const auto &[fd, serial] : unix_parked) due.push_back(fd);
+    for (const int fd : due) parked_event(fd);
+    if (!unix_parked.empty() && (next < 0 || next > unix_recheck_ms)) next = unix_recheck_ms;
   }
-  // Drop held calls whose callers went away (a signal, a death).
+  return next > 0x7fffffff ? 0x7fffffff : static_cast<int>(next);
+}
+
+void accept_housekeeping(int64_t now) noexcept {
+  // Drop held calls whose callers went away (a signal, a death): a
+  // connection meant for one would stay ready for the next call anyway
+  // (ADDFD reports the caller gone), so a look now and then will do.
   for (auto &[cookie, l] : listeners)
     for (auto h = l.held.begin(); h != l.held.end();)
       if (!still_waiting(notify_descriptor(), h->id)) h = l.held.erase(h);
@@ -491,7 +533,6 @@ int accept_timers(int64_t now) noexcept {
     ++it;
     release_if_idle(cookie, now);
   }
-  return next > 0x7fffffff ? 0x7fffffff : static_cast<int>(next);
 }
 
 const accept_counts &accept_statistics() noexcept { return counts; }

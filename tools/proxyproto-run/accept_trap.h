@@ -37,10 +37,14 @@ void listener_event(int fd) noexcept;
 void parked_event(int fd) noexcept;
 void wakeup_event(int fd) noexcept;
 
-// Parked connections whose time is up are settled; held calls that were
-// abandoned are dropped. Returns the milliseconds until the next deadline
-// (-1: none).
+// Parked connections whose time is up are settled (and AF_UNIX ones looked
+// at again). Returns the milliseconds until the next deadline (-1: none).
+// Costs nothing per parked connection that is not due.
 int accept_timers(int64_t now) noexcept;
+
+// Now and then: held calls that were abandoned are dropped, old wake-ups
+// and idle listeners released.
+void accept_housekeeping(int64_t now) noexcept;
 
 // Counts, for the debug log and tests.
 struct accept_counts {

@@ -140,6 +140,7 @@ int supervise(pid_t child, int notify_fd, int signal_fd, const server_config &co
     int timeout = accept_timers(now);
     if (now >= next_housekeeping) {
       forget_gone_threads();
+      accept_housekeeping(now);
       if (claims_sweep_due()) {
         live_sockets live = begin_claims_sweep();
         pthread_mutex_unlock(&state_lock);
