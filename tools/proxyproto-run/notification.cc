@@ -23,9 +23,12 @@ seccomp_notif *request = nullptr;
 
 int respond(int notify_fd, uint64_t id, int64_t value, int error, uint32_t flags) noexcept {
   // The kernel's structure may be larger than this program's: zeroed.
-  alignas(8) unsigned char buffer[512] = {};
+  union {
+    seccomp_notif_resp fields;
+    unsigned char bytes[512];
+  } buffer{};
   if (sizes.seccomp_notif_resp > sizeof buffer) return -EINVAL;
-  auto *resp = reinterpret_cast<seccomp_notif_resp *>(buffer);
+  seccomp_notif_resp *resp = &buffer.fields;
   resp->id = id;
   resp->val = value;
   resp->error = error;

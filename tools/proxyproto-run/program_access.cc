@@ -73,8 +73,21 @@ int open_pidfd(int notify_fd, const trapped_call &call, bool *keep) noexcept {
 
 }  // namespace
 
+namespace {
+
+// Whether the program's address fits this launcher's pointers: a 32-bit
+// launcher cannot reach above 4 GiB of a 64-bit program (which its filter
+// does not admit anyway; this keeps a bad pointer from being truncated
+// into a good one).
+bool reachable(uint64_t where, size_t len) noexcept {
+  return where <= UINTPTR_MAX && len <= UINTPTR_MAX - where;
+}
+
+}  // namespace
+
 access read_program(int notify_fd, const trapped_call &call, uint64_t where, void *to,
                     size_t len) noexcept {
+  if (!reachable(where, len)) return access::fault;
   iovec local{to, len};
   iovec remote{reinterpret_cast<void *>(static_cast<uintptr_t>(where)), len};
   const ssize_t n = process_vm_readv(call.tid, &local, 1, &remote, 1, 0);
@@ -114,6 +127,7 @@ access write_address(int notify_fd, const trapped_call &call, const sockaddr_sto
   const size_t copied =
       static_cast<size_t>(room) < address_len ? static_cast<size_t>(room) : address_len;
   int32_t full = static_cast<int32_t>(address_len);
+  if (!reachable(call.addr, copied)) return access::fault;
   // addr first, then *addrlen, as the kernel writes them.
   iovec local[2] = {{const_cast<sockaddr_storage *>(&address), copied}, {&full, sizeof full}};
   iovec remote[2] = {{reinterpret_cast<void *>(static_cast<uintptr_t>(call.addr)), copied},
