@@ -13,6 +13,9 @@
 # cancel}.sh) pass against each one's libraries. i386 also runs the
 # integration tests that preload the library into i386 programs only: the
 # build's own helpers, and netcat and python3 of Debian's i386 packages.
+# proxyproto-run is built for each (with the architecture's libseccomp);
+# qemu-user has no seccomp, so there the stage checks that the launcher
+# refuses to start a program it could not supervise (status 126).
 # tests/abi/inert.sh and the other integration tests preload into the
 # machine's own (amd64) programs, which cannot load a foreign library.
 #
@@ -81,7 +84,9 @@ for arch in "${arches[@]}"; do
   triplet "$arch" >/dev/null
   $SUDO dpkg --add-architecture "$arch"
   # libatomic1: where configure finds the atomics need it (armel).
-  check_from_source "$arch" || multi+=("check:$arch" "libstdc++6:$arch" "libatomic1:$arch")
+  # libseccomp-dev: proxyproto-run is built for each architecture too.
+  check_from_source "$arch" ||
+    multi+=("check:$arch" "libstdc++6:$arch" "libatomic1:$arch" "libseccomp-dev:$arch")
 done
 for arch in "${arches[@]}"; do
   [ "$arch" = i386 ] && multi+=(libbsd0:i386 libpython3.11-stdlib:i386
@@ -233,9 +238,15 @@ for arch in "${arches[@]}"; do
   mkdir -p "$build"
   targets=(lib/libproxyproto.la connect/libproxyproto_connect.la
     "${check_programs[@]}" tests/abi/cancel_accept tests/helpers/pp_server)
-  # proxyproto-run is built and tested on amd64 only: it needs the
-  # architecture's libseccomp, and its tests Go and musl for it.
-  config=(--enable-werror --disable-launcher)
+  # proxyproto-run is built wherever the architecture's libseccomp is a
+  # package (not riscv64 in Debian 12). qemu-user has no seccomp: there the
+  # stage checks that the launcher refuses to run a program unsupervised.
+  config=(--enable-werror)
+  if check_from_source "$arch"; then
+    config+=(--disable-launcher)
+  else
+    targets+=(tools/proxyproto-run/proxyproto-run)
+  fi
   [ "$arch" = i386 ] && targets=(all "check programs")
   pkgconfig="/usr/lib/$(multiarch "$arch")/pkgconfig:/usr/share/pkgconfig"
   unset QEMU_LD_PREFIX
@@ -267,7 +278,20 @@ for arch in "${arches[@]}"; do
   if run_checks "$arch" "$build"; then checks=pass; else checks=FAIL; failures+=("$arch: Check programs"); fi
   step "$arch: abi scripts"
   if run_abi "$arch" "$build"; then abi=pass; else abi=FAIL; failures+=("$arch: abi scripts"); fi
-  table[$arch]="build ok, Check programs $checks, abi scripts $abi"
+  launcher=""
+  if ! check_from_source "$arch" && [ "$arch" != i386 ]; then
+    step "$arch: proxyproto-run under qemu-user refuses to run a program (126)"
+    rc=0
+    "$build/tools/proxyproto-run/proxyproto-run" /bin/true >"$build/launcher.log" 2>&1 || rc=$?
+    sed 's/^/   /' "$build/launcher.log"
+    if [ "$rc" = 126 ] && grep -q 'seccomp user notification is not available' "$build/launcher.log"; then
+      launcher=", proxyproto-run built (126 under qemu-user)"
+    else
+      launcher=", proxyproto-run FAILED (status $rc under qemu-user, 126 expected)"
+      failures+=("$arch: proxyproto-run under qemu-user")
+    fi
+  fi
+  table[$arch]="build ok, Check programs $checks, abi scripts $abi$launcher"
 done
 unset QEMU_LD_PREFIX
 
