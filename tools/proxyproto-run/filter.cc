@@ -5,6 +5,8 @@
 #include <seccomp.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "program_access.h"
 
@@ -33,6 +35,8 @@ struct arch_numbers {
   int accept = -1, accept4 = -1, getpeername = -1, getsockname = -1, socketcall = -1;
 };
 constexpr size_t max_arches = 1 + sizeof compat_arches / sizeof compat_arches[0];
+// Above every system call number of the multiplexing architectures.
+constexpr int max_system_call_number = 1024;
 arch_numbers numbers[max_arches];
 size_t arch_count = 0;
 
@@ -51,6 +55,23 @@ void learn_numbers(uint32_t arch) noexcept {
   a.getpeername = number("getpeername");
   a.getsockname = number("getsockname");
   a.socketcall = number("socketcall");
+  if (a.socketcall < 0) return;
+  // On the architectures that multiplex (i386, s390, s390x), libseccomp
+  // names the socket calls by pseudo numbers, its socketcall() forms, but
+  // the kernel has direct numbers for them too since Linux 4.3 (accept4 is
+  // 364 on i386 and s390x), which the filter traps as well: found by asking
+  // the name of each number, once, at start.
+  for (int nr = 0; nr < max_system_call_number; ++nr) {
+    char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+    if (name == nullptr) continue;
+    if (nr != a.socketcall) {
+      if (std::strcmp(name, "accept") == 0) a.accept = nr;
+      else if (std::strcmp(name, "accept4") == 0) a.accept4 = nr;
+      else if (std::strcmp(name, "getpeername") == 0) a.getpeername = nr;
+      else if (std::strcmp(name, "getsockname") == 0) a.getsockname = nr;
+    }
+    free(name);
+  }
 }
 
 const arch_numbers *numbers_of(uint32_t arch) noexcept {
