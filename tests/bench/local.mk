@@ -13,6 +13,24 @@ tests_bench_pp_udp_loadgen_SOURCES = tests/bench/pp_udp_loadgen.cc
 pp_bench_programs = tests/bench/pp_loadgen$(EXEEXT) \
 	tests/bench/pp_echo_server$(EXEEXT) tests/bench/pp_preload_cost$(EXEEXT) \
 	tests/bench/pp_udp_echo$(EXEEXT) tests/bench/pp_udp_loadgen$(EXEEXT)
+
+# proxyproto-run's rows (bench.py): the same echo server linked statically,
+# as a program the library cannot be preloaded into, and the getpeername()
+# cost, static (no proxy and the launcher) and dynamic (the library). Built
+# only with the launcher: they measure nothing else, and a system built
+# --disable-launcher need not have the static C and C++ libraries.
+if ENABLE_LAUNCHER
+EXTRA_PROGRAMS += tests/bench/pp_echo_server_static \
+	tests/bench/pp_getpeername_cost tests/bench/pp_getpeername_cost_static
+tests_bench_pp_echo_server_static_SOURCES = tests/bench/pp_echo_server.cc
+tests_bench_pp_echo_server_static_LDFLAGS = $(AM_LDFLAGS) -all-static
+tests_bench_pp_getpeername_cost_SOURCES = tests/bench/pp_getpeername_cost.c
+tests_bench_pp_getpeername_cost_static_SOURCES = tests/bench/pp_getpeername_cost.c
+tests_bench_pp_getpeername_cost_static_LDFLAGS = $(AM_LDFLAGS) -all-static
+pp_bench_programs += tests/bench/pp_echo_server_static$(EXEEXT) \
+	tests/bench/pp_getpeername_cost$(EXEEXT) \
+	tests/bench/pp_getpeername_cost_static$(EXEEXT)
+endif
 CLEANFILES += $(pp_bench_programs)
 EXTRA_DIST += tests/bench/bench.py tests/bench/bench_udp.py tests/bench/echo.erl
 
