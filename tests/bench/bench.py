@@ -309,8 +309,12 @@ class Config:
 
     def skipped_reason(self, name):
         """Why a count is missing: its tool's skip reason."""
-        keys = ("syscalls", "preload system calls") if "system calls" in name \
-            else ("instructions", "preload instructions")
+        if name.startswith("proxyproto-run"):
+            keys = ("proxyproto-run", "launcher system calls")
+        elif "system calls" in name:
+            keys = ("syscalls", "preload system calls")
+        else:
+            keys = ("instructions", "preload instructions")
         return "; ".join(self.skipped[k] for k in keys if k in self.skipped) or "not run"
 
     def have(self, tool, what):
@@ -812,12 +816,27 @@ def launcher_figures(cfg):
     if not cfg.launcher:
         return None
     res = {"syscalls": {}, "peer_ns": {}, "peer_calls": None}
+    try:
+        launcher_measures(cfg, res)
+    except RuntimeError as e:
+        # A launcher that cannot run here (no seccomp user notification):
+        # what is missing is reported as not measured, which --enforce
+        # fails on.
+        cfg.skipped["proxyproto-run"] = str(e)
+    return res
+
+
+def launcher_measures(cfg, res):
+    """Fills launcher_figures()'s `res` as it goes, so that what was
+    measured before a failure is kept."""
     # Timed, interleaved rounds like the rest.
+    peer_ns = {}
     for _ in range(cfg.peer_rounds):
         for how in ("plain", "launcher", "launcher, one CPU", "library"):
-            res["peer_ns"].setdefault(how, []).append(getpeername_run(cfg, how, cfg.peer_calls))
+            peer_ns.setdefault(how, []).append(getpeername_run(cfg, how, cfg.peer_calls))
+    res["peer_ns"] = peer_ns
     if not cfg.have("strace", "launcher system calls"):
-        return res
+        return
     rows = res["syscalls"]
     for header in ("v2", "v1"):
         sup, prog = launcher_syscall_slope(cfg, "static", header, True)
@@ -839,7 +858,6 @@ def launcher_figures(cfg):
         getpeername_run(cfg, "launcher", n, strace_dir=d)
         runs.append(traced_calls(cfg, d)[0])
     res["peer_calls"] = slope(runs[0], runs[1], n1, n2)
-    return res
 
 
 def callgrind_total(path):
@@ -1129,8 +1147,7 @@ def launcher_report(w, cfg, timed, launcher):
         w("proxyproto-run, counted: skipped: %s" % cfg.launcher_off)
         return out
     calls = launcher["syscalls"]
-    traced = launcher["peer_calls"] is not None  # strace was there
-    if traced:
+    if calls:
         w("")
         w("proxyproto-run, system calls per connection (strace -ff on the launcher, the"
           " program's threads apart from the supervisor's process; slope between %d and"
@@ -1143,8 +1160,9 @@ def launcher_report(w, cfg, timed, launcher):
         for row, alone in (("static C echo, v2", "static C echo"),
                            ("static C echo, v1", "static C echo"),
                            ("Go echo, v2", "Go echo")):
-            if (row, "program") not in calls:
-                w("| %s | skipped: %s | | | | |" % (row, cfg.skipped.get("Go echo", "not run")))
+            if (row, "program") not in calls or (alone, "alone") not in calls:
+                w("| %s | skipped: %s | | | | |" % (row, cfg.skipped.get(
+                    "Go echo", cfg.skipped_reason("proxyproto-run"))))
                 continue
             prog, sup, base = calls[(row, "program")], calls[(row, "supervisor")], calls[(alone, "alone")]
             extra = sum(prog.values()) - sum(base.values())
@@ -1162,6 +1180,10 @@ def launcher_report(w, cfg, timed, launcher):
           " timings too. They are reported, never enforced; the static C rows are"
           " exact.")
     peer = launcher["peer_ns"]
+    if not peer:
+        w("")
+        w("getpeername(): not measured: %s" % cfg.skipped.get("proxyproto-run", "not run"))
+        return out
     kernel, lib, trapped, pinned = (statistics.median(peer[k]) for k in (
         "plain", "library", "launcher", "launcher, one CPU"))
     out["getpeername ns"] = trapped
@@ -1174,7 +1196,7 @@ def launcher_report(w, cfg, timed, launcher):
       " (static build) %.0f ns, %.1f times the kernel's, and %.0f ns with the supervisor"
       " and the program held to one CPU (no wake-up crosses CPUs)." % (
           cfg.peer_calls, cfg.peer_rounds, kernel, lib, trapped, trapped / kernel, pinned))
-    if traced:
+    if launcher["peer_calls"] is not None:
         per = launcher["peer_calls"]
         out["getpeername calls"] = round(sum(per.values()), 2)
         w("The supervisor's system calls per getpeername() (strace -ff, slope between %d"
@@ -1182,7 +1204,7 @@ def launcher_report(w, cfg, timed, launcher):
               cfg.peer_trace_counts + (sum(per.values()), calls_list(per))))
     else:
         w("")
-        w("proxyproto-run, system calls: skipped: %s" % cfg.skipped.get("launcher system calls"))
+        w("proxyproto-run, system calls: not measured: %s" % cfg.skipped_reason("proxyproto-run"))
     return out
 
 
