@@ -1177,8 +1177,9 @@ def launcher_report(w, cfg, timed, launcher):
           " while a trapped call blocks a thread, and without TCP_DEFER_ACCEPT the"
           " supervisor may find the header there or not (a parked connection costs"
           " it more calls). strace slows every traced call, which changes those"
-          " timings too. They are reported, never enforced; the static C rows are"
-          " exact.")
+          " timings too. They are reported, never enforced; the static C rows do not"
+          " move, but for the supervisor's housekeeping timeout (once a second)"
+          " falling in one count and not the other.")
     peer = launcher["peer_ns"]
     if not peer:
         w("")
