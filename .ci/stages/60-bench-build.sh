@@ -4,10 +4,11 @@
 # figures of such a short round mean nothing and are printed as [info]; the
 # benchmark's table comes from a full `make bench` (doc/benchmark.md). The
 # counted figures are deterministic and enforced (--enforce): extra system
-# calls per proxied connection, extra instructions per connection, and the
+# calls per proxied connection, extra instructions per connection, the
 # instructions and system calls a preloaded process pays without accepting
-# (start-up of /bin/true, an open()+close() loop). Budget: under a minute on
-# 2 cores.
+# (start-up of /bin/true, an open()+close() loop), and under proxyproto-run
+# the program's and the supervisor's system calls per connection and per
+# getpeername(). Budget: about a minute on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

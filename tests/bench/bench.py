@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """make bench: libproxyproto side by side with no proxy, go-mmproxy and
-nginx's own PROXY support (python3, standard library only).
+nginx's own PROXY support, and proxyproto-run (the launcher) with a
+statically linked C server and a Go server (python3, standard library only).
 
 Timed figures: every variant runs once per round, interleaved (A B C,
 B C A, ...: each round starts one variant later), so that machine noise hits
@@ -14,7 +15,10 @@ per connection (strace -f -c over a fixed number of connections, server
 side) and user-space instructions per connection (callgrind), each taken as
 the slope between two connection counts so that start-up and exit cancel
 out; and the same for processes that never accept a proxied connection
-(an open/close loop and /bin/true start-up under LD_PRELOAD).
+(an open/close loop and /bin/true start-up under LD_PRELOAD). Under
+proxyproto-run, system calls per connection are counted apart for the
+program and for the supervisor (strace -ff), and so is the supervisor's
+share of one getpeername(), which the launcher traps.
 
 Missing tools make their rows "skipped" with the reason; under CI=true a
 missing tool fails the run instead.
@@ -48,6 +52,16 @@ CEILING_V2 = None
 # the figure with none, and no growth at all from 100 to 1,000 parked.
 PARKED_RATIO = 1.10
 PARKED_GROWTH = 0
+# proxyproto-run's supervisor, counted (strace -ff, the launcher's own
+# process; static C echo server, v2 header, TCP_DEFER_ACCEPT, accept4() with
+# no address): the system calls it makes per connection, and per trapped
+# getpeername(). The supervisor is still being made cheaper, so these are
+# ceilings taken from the figures measured when they were set (see
+# doc/benchmark.md, "proxyproto-run"), a little above them, for --enforce
+# to hold while it is: lower them to each new figure as it comes down,
+# never raise them.
+LAUNCHER_SUPERVISOR_CEILING = 19.0
+LAUNCHER_GETPEERNAME_CEILING = 16.0
 
 
 # ---- Processes --------------------------------------------------------------
@@ -90,7 +104,9 @@ class Server:
         try:
             if stdout_port:
                 line = self._read_line(10.0)
-                m = re.match(r"listening (\d+)", line)
+                # "listening N": the bench's own servers; "port N":
+                # tests/run/go_server.go.
+                m = re.match(r"(?:listening|port) (\d+)", line)
                 if not m:
                     raise RuntimeError("no port line: %r" % line)
                 self.port = int(m.group(1))
@@ -110,7 +126,9 @@ class Server:
 
     def cpu_ns(self):
         """CPU time used so far by every process of the server's session
-        (nginx, beam.smp and its helpers, go-mmproxy's threads): the sum of
+        (nginx, beam.smp and its helpers, go-mmproxy's threads;
+        proxyproto-run, which is the supervisor, and its program, which
+        stays in the launcher's session): the sum of
         /proc/PID/task/TID/schedstat's first field, in nanoseconds."""
         total = 0
         for pid in os.listdir("/proc"):
@@ -242,6 +260,29 @@ class Config:
         for path in self.lib.split(":") + [self.loadgen, self.echo, self.preload_cost]:
             if not os.path.exists(path):
                 sys.exit("bench: %s is missing; run make bench-programs" % path)
+        # proxyproto-run's rows: `make bench` passes the build's launcher, or
+        # "none" when configure did not build it (--disable-launcher), the
+        # one case where they are skipped rather than failed under CI.
+        self.launcher = None
+        self.launcher_off = None   # why its rows are skipped
+        launcher = args.launcher or os.path.join(b, "tools/proxyproto-run/proxyproto-run")
+        if launcher == "none":
+            self.launcher_off = "proxyproto-run not built (configure --disable-launcher)"
+        elif not os.path.exists(launcher):
+            self.launcher_off = "%s is missing" % launcher
+        else:
+            self.launcher = os.path.abspath(launcher)
+            self.echo_static = os.path.join(b, "tests/bench/pp_echo_server_static")
+            self.peer_cost = os.path.join(b, "tests/bench/pp_getpeername_cost")
+            self.peer_cost_static = os.path.join(b, "tests/bench/pp_getpeername_cost_static")
+            for path in (self.echo_static, self.peer_cost, self.peer_cost_static):
+                if not os.path.exists(path):
+                    sys.exit("bench: %s is missing; run make bench-programs" % path)
+        self.go_server_src = os.path.join(args.srcdir, "tests/run/go_server.go")
+        # Go's build cache, kept in the build tree (removed by make clean)
+        # so that only the first run compiles the standard library.
+        self.gocache = os.path.join(b, "tests/bench/gocache")
+        self.go_echo = None        # built by build_go_echo()
         q = args.quick
         self.rounds = args.rounds or (1 if q else 10)
         self.seconds = args.seconds or (0.3 if q else 1.0)
@@ -252,6 +293,13 @@ class Config:
         self.trace_counts = (50, 150) if q else (200, 1000)
         self.grind_counts = (20, 60) if q else (100, 500)
         self.preload_rounds = 1 if q else 11
+        # getpeername() under the launcher: calls per timed run (ten times
+        # as many for the kernel's and the library's, a hundred times
+        # quicker), rounds (interleaved), and the two counts of the strace
+        # slope.
+        self.peer_calls = 10000 if q else 20000
+        self.peer_rounds = 1 if q else 5
+        self.peer_trace_counts = (500, 1500) if q else (1000, 5000)
         self.openclose_n = 20000 if q else 50000
         self.spawn_n = 10 if q else 50
         self.tmp = tempfile.mkdtemp(prefix="pp-bench-")
@@ -261,8 +309,12 @@ class Config:
 
     def skipped_reason(self, name):
         """Why a count is missing: its tool's skip reason."""
-        keys = ("syscalls", "preload system calls") if "system calls" in name \
-            else ("instructions", "preload instructions")
+        if name.startswith("proxyproto-run"):
+            keys = ("proxyproto-run", "launcher system calls")
+        elif "system calls" in name:
+            keys = ("syscalls", "preload system calls")
+        else:
+            keys = ("instructions", "preload instructions")
         return "; ".join(self.skipped[k] for k in keys if k in self.skipped) or "not run"
 
     def have(self, tool, what):
@@ -345,6 +397,37 @@ http {
     return ["nginx", "-p", prefix + "/", "-e", "stderr", "-c", conf]
 
 
+# proxyproto-run's servers, skipped together when there is no launcher or
+# no Go.
+LAUNCHER_STATIC_SERVERS = ("static echo", "static echo+run")
+LAUNCHER_GO_SERVERS = ("Go echo", "Go echo+run", "go-mmproxy to Go")
+
+
+def build_go_echo(cfg):
+    """Builds tests/run/go_server.go (CGO_ENABLED=0: static, as the
+    launcher's Go programs are) into the run's temporary directory; its echo
+    mode is the Go server of the launcher's rows. Returns its path, or None
+    with the reason in cfg.skipped."""
+    if cfg.go_echo:
+        return cfg.go_echo
+    if not cfg.have("go", "Go echo"):
+        for name in LAUNCHER_GO_SERVERS:
+            cfg.skipped[name] = "go is not installed"
+        return None
+    out = os.path.join(cfg.tmp, "go_server")
+    env = dict(os.environ, GOCACHE=cfg.gocache, GOPATH=os.path.join(cfg.tmp, "gopath"),
+               GO111MODULE="off", GOFLAGS="", CGO_ENABLED="0")
+    built = subprocess.run(["go", "build", "-o", out, cfg.go_server_src], cwd=cfg.tmp,
+                           env=env, capture_output=True, text=True, timeout=600)
+    if built.returncode != 0:
+        for name in LAUNCHER_GO_SERVERS:
+            cfg.skipped[name] = "go build of go_server.go failed: " + built.stderr.strip()
+        cfg.missing_tools.append("go (build failed)")
+        return None
+    cfg.go_echo = out
+    return out
+
+
 def start_servers(cfg, routing):
     """Starts every server the variants need; returns name -> Server."""
     servers = {}
@@ -355,6 +438,23 @@ def start_servers(cfg, routing):
             servers[name] = Server(name, *a, **kw)
         except RuntimeError as e:
             cfg.skipped[name] = str(e)
+
+    # proxyproto-run: the static echo server with TCP_DEFER_ACCEPT, like
+    # the library's rows and go-mmproxy's backend; the Go echo server
+    # without it (net.Listen cannot set it), so the Go rows are compared
+    # with one another only, all accepting at once.
+    go_echo = None
+    if cfg.launcher:
+        start("static echo", [cfg.echo_static, "--defer-accept"], stdout_port=True)
+        start("static echo+run", [cfg.launcher, "--", cfg.echo_static, "--defer-accept"],
+              stdout_port=True)
+        go_echo = build_go_echo(cfg)
+        if go_echo:
+            start("Go echo", [go_echo, "echo"], stdout_port=True)
+            start("Go echo+run", [cfg.launcher, "--", go_echo, "echo"], stdout_port=True)
+    else:
+        for name in LAUNCHER_STATIC_SERVERS + LAUNCHER_GO_SERVERS:
+            cfg.skipped[name] = cfg.launcher_off
 
     start("echo", [cfg.echo, "--defer-accept"], stdout_port=True)
     start("echo+lib", [cfg.echo, "--defer-accept"], env=preload,
@@ -380,6 +480,7 @@ def start_servers(cfg, routing):
         reason = routing.setup()
         if reason:
             cfg.skipped["go-mmproxy"] = reason
+            cfg.skipped.setdefault("go-mmproxy to Go", reason)
         else:
             start("echo-backend", [cfg.echo, "--defer-accept"],
                   stdout_port=True)
@@ -388,6 +489,16 @@ def start_servers(cfg, routing):
                 start("go-mmproxy", ["go-mmproxy", "-l", "127.0.0.1:%d" % port,
                                      "-4", "127.0.0.1:%d" % servers["echo-backend"].port,
                                      "-v", "0"], port=port)
+            # In front of the Go echo server, for the Go launcher row.
+            if go_echo:
+                start("Go echo backend", [go_echo, "echo"], stdout_port=True)
+            if "Go echo backend" in servers:
+                port = free_port()
+                start("go-mmproxy to Go", ["go-mmproxy", "-l", "127.0.0.1:%d" % port,
+                                           "-4", "127.0.0.1:%d" % servers["Go echo backend"].port,
+                                           "-v", "0"], port=port)
+    else:
+        cfg.skipped.setdefault("go-mmproxy to Go", cfg.skipped["go-mmproxy"])
     if cfg.have("erl", "erlang") and cfg.have("erlc", "erlang"):
         out = subprocess.run(["erlc", "-o", cfg.tmp, cfg.echo_erl],
                              capture_output=True, text=True)
@@ -439,7 +550,38 @@ VARIANTS = [
      "v2", "nginx, no proxy"),
     ("http late 0.3 ms", "nginx + libproxyproto v2", "nginx+lib, accepting at once", "v2",
      "nginx, no proxy"),
+    # proxyproto-run (see LAUNCHER_COMPARISONS): the static echo server with
+    # TCP_DEFER_ACCEPT as above; the Go rows all accept at once.
+    ("short", "static echo, no proxy", "static echo", "none", None),
+    ("short", "static echo + proxyproto-run v1", "static echo+run", "v1",
+     "static echo, no proxy"),
+    ("short", "static echo + proxyproto-run v2", "static echo+run", "v2",
+     "static echo, no proxy"),
+    ("short", "Go echo, no proxy", "Go echo", "none", None),
+    ("short", "Go echo + proxyproto-run v2", "Go echo+run", "v2", "Go echo, no proxy"),
+    ("short", "Go echo behind go-mmproxy (v2)", "go-mmproxy to Go", "v2", "Go echo, no proxy"),
 ]
+
+# go-mmproxy's variants count their backend's CPU too.
+PROXY_BACKENDS = {"go-mmproxy": "echo-backend", "go-mmproxy to Go": "Go echo backend"}
+
+# The launcher's rows side by side: (server, launcher variant, its no-proxy
+# variant, the dynamic C server under the library, go-mmproxy's variant).
+# The Go server has no library row: LD_PRELOAD cannot reach a static Go
+# program, which is what the launcher is for.
+LAUNCHER_COMPARISONS = [
+    ("static C echo", "static echo + proxyproto-run v2", "static echo, no proxy",
+     "libproxyproto v2", "go-mmproxy (v2)"),
+    ("static C echo", "static echo + proxyproto-run v1", "static echo, no proxy",
+     "libproxyproto v1", None),
+    ("Go echo", "Go echo + proxyproto-run v2", "Go echo, no proxy", None,
+     "Go echo behind go-mmproxy (v2)"),
+]
+# The issue's goals for the launcher, short connections (timed, never
+# enforced): conn/s at least this fraction of no proxy, and at least this
+# many times go-mmproxy's.
+LAUNCHER_GOAL_OF_NO_PROXY = 0.8
+LAUNCHER_GOAL_OVER_MMPROXY = 2.0
 
 # Workloads beyond the three above: the header and request sent this many
 # microseconds after the handshake (a balancer that sends the header with
@@ -467,7 +609,7 @@ def timed_runs(cfg, servers):
             results[(v[0], v[1])] = None
     # A short warm-up of each server, not measured.
     def cpu(server):
-        names = [server] + (["echo-backend"] if server == "go-mmproxy" else [])
+        names = [server] + ([PROXY_BACKENDS[server]] if server in PROXY_BACKENDS else [])
         return sum(servers[n].cpu_ns() for n in names)
 
     def load(workload, port, header, seconds, warm=False):
@@ -560,6 +702,162 @@ def syscall_figures(cfg):
         rows[(label, "late")] = syscall_slope(cfg, preload, header, False,
                                               LATE_TRACE_DELAY_US)
     return rows
+
+
+# ---- proxyproto-run, counted -------------------------------------------------
+
+STRACE_CALL = re.compile(r"^([a-z_0-9]+)\(")
+
+
+def traced_calls(cfg, out):
+    """The calls strace -ff -o OUT/tr wrote, one file per thread: (supervisor,
+    program), each {syscall: calls}. The supervisor is the thread whose
+    trace starts with the launcher's execve (it has no other: it never
+    forks again nor starts a thread); the program is every other (its
+    threads, its children). Without the launcher the supervisor's is
+    empty."""
+    supervisor, program = {}, {}
+    mark = 'execve("%s"' % cfg.launcher
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as f:
+            lines = f.read().splitlines()
+        counts = supervisor if lines and lines[0].startswith(mark) else program
+        for line in lines:
+            m = STRACE_CALL.match(line)
+            if m:
+                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return supervisor, program
+
+
+def strace_processes(cfg, tag, argv, header, n, exits_by_itself):
+    """Runs argv (the launcher and its program, or a program alone) under
+    strace -ff, serves n connections (1 client, lockstep) and returns
+    traced_calls(). A program that does not exit after n connections (the
+    Go server) gets SIGTERM, through the launcher, once they are served:
+    what that costs is the same at both counts."""
+    out = os.path.join(cfg.tmp, "strace-%s-%d" % (tag, n))
+    os.makedirs(out)
+    srv = Server("strace " + tag, ["strace", "-ff", "-o", os.path.join(out, "tr")] + argv,
+                 stdout_port=True)
+    try:
+        run_loadgen(cfg, srv.port, "short", header, 1, count=n)
+        if not exits_by_itself:
+            with open("/proc/%d/task/%d/children" % (srv.proc.pid, srv.proc.pid)) as f:
+                os.kill(int(f.read().split()[0]), signal.SIGTERM)
+        srv.wait(60)
+    finally:
+        srv.stop()
+    return traced_calls(cfg, out)
+
+
+def slope(c1, c2, n1, n2):
+    return {k: (c2.get(k, 0) - c1.get(k, 0)) / (n2 - n1) for k in set(c1) | set(c2)}
+
+
+def launcher_syscall_slope(cfg, server, header, launched):
+    """System calls per connection of `server` ("static" or "Go"), with or
+    without the launcher: (supervisor, program), each {syscall: calls},
+    as the slope between cfg.trace_counts connections."""
+    n1, n2 = cfg.trace_counts
+    runs = []
+    for n in (n1, n2):
+        if server == "static":
+            argv = [cfg.echo_static, "--defer-accept", "--max-conns", str(n)]
+        else:
+            argv = [cfg.go_echo, "echo"]
+        if launched:
+            argv = [cfg.launcher, "--"] + argv
+        tag = "%s-%s-%s" % (server, header, "run" if launched else "alone")
+        runs.append(strace_processes(cfg, tag, argv, header, n, server == "static"))
+    return tuple(slope(a, b, n1, n2) for a, b in zip(*runs))
+
+
+def getpeername_run(cfg, how, calls, strace_dir=None):
+    """One run of pp_getpeername_cost: "plain" (static, no proxy), "launcher"
+    (the same binary under proxyproto-run), "launcher, one CPU" (the same,
+    the supervisor and the program held to one CPU) or "library" (dynamic,
+    under LD_PRELOAD). Returns ns per call, having checked that the answer
+    came from the path measured (the header's claim, or the kernel's
+    address)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    pin = None
+    if how == "plain":
+        argv, want = [cfg.peer_cost_static], "127.0.0.1:"
+    elif how.startswith("launcher"):
+        argv, want = [cfg.launcher, "--", cfg.peer_cost_static], "192.0.2.1:4321"
+        if how == "launcher, one CPU":
+            # Each trapped call wakes the supervisor and then the program:
+            # on one CPU neither wake-up crosses to another, which on a
+            # virtual machine costs far more than the supervisor's work.
+            cpu = min(os.sched_getaffinity(0))
+            pin = lambda: os.sched_setaffinity(0, {cpu})
+    else:
+        argv, want = [cfg.peer_cost], "192.0.2.1:4321"
+        env["LD_PRELOAD"] = cfg.lib
+    if strace_dir:
+        argv = ["strace", "-ff", "-o", os.path.join(strace_dir, "tr")] + argv
+    if not how.startswith("launcher") and not strace_dir:
+        calls *= 10
+    out = subprocess.run(argv + [str(calls)], env=env, capture_output=True, text=True,
+                         timeout=300, preexec_fn=pin)
+    fields = dict(kv.split("=", 1) for kv in out.stdout.split())
+    if out.returncode != 0 or not fields.get("peer", "").startswith(want):
+        raise RuntimeError("pp_getpeername_cost (%s): status %d, %r, %s" % (
+            how, out.returncode, out.stdout.strip(), out.stderr.strip()[-500:]))
+    return float(fields["ns_per_op"])
+
+
+def launcher_figures(cfg):
+    """proxyproto-run's counted figures (strace) and the getpeername() cost:
+    {"syscalls": {(row, part): {syscall: per connection}}, "peer_ns":
+    {how: [ns per call per round]}, "peer_calls": {syscall: the supervisor's
+    calls per getpeername()}}; None without the launcher."""
+    if not cfg.launcher:
+        return None
+    res = {"syscalls": {}, "peer_ns": {}, "peer_calls": None}
+    try:
+        launcher_measures(cfg, res)
+    except RuntimeError as e:
+        # A launcher that cannot run here (no seccomp user notification):
+        # what is missing is reported as not measured, which --enforce
+        # fails on.
+        cfg.skipped["proxyproto-run"] = str(e)
+    return res
+
+
+def launcher_measures(cfg, res):
+    """Fills launcher_figures()'s `res` as it goes, so that what was
+    measured before a failure is kept."""
+    # Timed, interleaved rounds like the rest.
+    peer_ns = {}
+    for _ in range(cfg.peer_rounds):
+        for how in ("plain", "launcher", "launcher, one CPU", "library"):
+            peer_ns.setdefault(how, []).append(getpeername_run(cfg, how, cfg.peer_calls))
+    res["peer_ns"] = peer_ns
+    if not cfg.have("strace", "launcher system calls"):
+        return
+    rows = res["syscalls"]
+    for header in ("v2", "v1"):
+        sup, prog = launcher_syscall_slope(cfg, "static", header, True)
+        rows[("static C echo, " + header, "supervisor")] = sup
+        rows[("static C echo, " + header, "program")] = prog
+    rows[("static C echo", "alone")] = launcher_syscall_slope(cfg, "static", "none", False)[1]
+    if build_go_echo(cfg):
+        sup, prog = launcher_syscall_slope(cfg, "Go", "v2", True)
+        rows[("Go echo, v2", "supervisor")] = sup
+        rows[("Go echo, v2", "program")] = prog
+        rows[("Go echo", "alone")] = launcher_syscall_slope(cfg, "Go", "none", False)[1]
+    # The supervisor's calls per getpeername(): the slope between two
+    # numbers of calls on one connection.
+    runs = []
+    n1, n2 = cfg.peer_trace_counts
+    for n in (n1, n2):
+        d = os.path.join(cfg.tmp, "strace-getpeername-%d" % n)
+        os.makedirs(d)
+        getpeername_run(cfg, "launcher", n, strace_dir=d)
+        runs.append(traced_calls(cfg, d)[0])
+    res["peer_calls"] = slope(runs[0], runs[1], n1, n2)
 
 
 def callgrind_total(path):
@@ -790,6 +1088,127 @@ def parked_report(w, cfg, syscalls, instructions):
                 out[("parked ratio", n)] = round(per / none, 3)
     return out
 
+def calls_diff(row, base):
+    """What `row` makes beyond `base`, call by call: "name +x.xx, ..."."""
+    return ", ".join("%s %+.2f" % (k, row.get(k, 0) - base.get(k, 0))
+                     for k in sorted(set(row) | set(base))
+                     if abs(row.get(k, 0) - base.get(k, 0)) >= 0.005) or "none"
+
+
+def calls_list(row):
+    return ", ".join("%s %.2f" % (k, v) for k, v in sorted(row.items()) if abs(v) >= 0.005)
+
+
+def launcher_report(w, cfg, timed, launcher):
+    """proxyproto-run's section: the timed rows side by side, the system
+    calls of the program and of the supervisor, the getpeername() cost.
+    Returns the figures the targets judge."""
+    out = {}
+    w("")
+    w("proxyproto-run, short connections (the rows above, side by side; medians of"
+      " per-round ratios). Static C: pp_echo_server linked statically"
+      " (TCP_DEFER_ACCEPT), against itself without a proxy, against the same source"
+      " built dynamically under the library, and against go-mmproxy in front of the"
+      " dynamic one. Go: tests/run/go_server.go's echo mode (CGO_ENABLED=0), against"
+      " itself and go-mmproxy in front of it, all accepting at once: net.Listen"
+      " cannot set TCP_DEFER_ACCEPT. Server CPU: the supervisor and the program"
+      " together (go-mmproxy: proxy and backend).")
+    w("")
+    w("| server | variant | conn/s | vs no proxy | vs library | vs go-mmproxy"
+      " | server CPU us/conn | vs no proxy | vs library | vs go-mmproxy |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+
+    def paired(a, b, key):
+        """The median over the rounds of a's figure over b's (same round)."""
+        ra, rb = timed.get(("short", a)), timed.get(("short", b)) if b else None
+        if not ra or not rb:
+            return None
+        return median_ratio(ra, rb, key)
+
+    def show(v):
+        return "-" if v is None else "%.3f" % v
+    for server, label, base, lib, mm in LAUNCHER_COMPARISONS:
+        runs = timed.get(("short", label))
+        if not runs:
+            variant = [v for v in VARIANTS if v[1] == label][0]
+            w("| %s | %s | skipped: %s | | | | | | | |" % (
+                server, label, cfg.skipped.get(variant[2], "not run")))
+            continue
+        rate = {k: paired(label, b, "rate") for k, b in (("base", base), ("lib", lib), ("mm", mm))}
+        cpu = {k: paired(label, b, "cpu_us") for k, b in (("base", base), ("lib", lib), ("mm", mm))}
+        out[label] = (rate, cpu)
+        w("| %s | %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s |" % (
+            server, label, statistics.median(r["rate"] for r in runs),
+            show(rate["base"]), show(rate["lib"]), show(rate["mm"]),
+            statistics.median(r["cpu_us"] for r in runs),
+            show(cpu["base"]), show(cpu["lib"]), show(cpu["mm"])))
+    if launcher is None:
+        w("")
+        w("proxyproto-run, counted: skipped: %s" % cfg.launcher_off)
+        return out
+    calls = launcher["syscalls"]
+    if calls:
+        w("")
+        w("proxyproto-run, system calls per connection (strace -ff on the launcher, the"
+          " program's threads apart from the supervisor's process; slope between %d and"
+          " %d connections, 1 client in lockstep). The program alone is the same binary"
+          " without the launcher and with no header:" % cfg.trace_counts)
+        w("")
+        w("| server, header | program alone | program under the launcher | extra"
+          " | supervisor | the supervisor's calls |")
+        w("|---|---|---|---|---|---|")
+        for row, alone in (("static C echo, v2", "static C echo"),
+                           ("static C echo, v1", "static C echo"),
+                           ("Go echo, v2", "Go echo")):
+            if (row, "program") not in calls or (alone, "alone") not in calls:
+                w("| %s | skipped: %s | | | | |" % (row, cfg.skipped.get(
+                    "Go echo", cfg.skipped_reason("proxyproto-run"))))
+                continue
+            prog, sup, base = calls[(row, "program")], calls[(row, "supervisor")], calls[(alone, "alone")]
+            extra = sum(prog.values()) - sum(base.values())
+            out[(row, "program extra")] = round(extra, 2)
+            out[(row, "supervisor")] = round(sum(sup.values()), 2)
+            w("| %s | %.2f | %.2f | %+.2f (%s) | %.2f | %s |" % (
+                row, sum(base.values()), sum(prog.values()), extra, calls_diff(prog, base),
+                sum(sup.values()), calls_list(sup)))
+        w("")
+        w("The Go rows are not deterministic: the Go runtime's own threads (sysmon's"
+          " nanosleep, futex hand-offs) call more or less with the timing, more so"
+          " while a trapped call blocks a thread, and without TCP_DEFER_ACCEPT the"
+          " supervisor may find the header there or not (a parked connection costs"
+          " it more calls). strace slows every traced call, which changes those"
+          " timings too. They are reported, never enforced; the static C rows do not"
+          " move, but for the supervisor's housekeeping timeout (once a second)"
+          " falling in one count and not the other.")
+    peer = launcher["peer_ns"]
+    if not peer:
+        w("")
+        w("getpeername(): not measured: %s" % cfg.skipped.get("proxyproto-run", "not run"))
+        return out
+    kernel, lib, trapped, pinned = (statistics.median(peer[k]) for k in (
+        "plain", "library", "launcher", "launcher, one CPU"))
+    out["getpeername ns"] = trapped
+    w("")
+    w("getpeername() on an accepted proxied connection (pp_getpeername_cost, %d calls"
+      " under the launcher and ten times as many without, %d interleaved rounds,"
+      " medians of wall-clock ns per call): the kernel's (static"
+      " build, no proxy) %.0f ns; libproxyproto's, answered in the process (dynamic"
+      " build, LD_PRELOAD) %.0f ns; proxyproto-run's, a round trip to the supervisor"
+      " (static build) %.0f ns, %.1f times the kernel's, and %.0f ns with the supervisor"
+      " and the program held to one CPU (no wake-up crosses CPUs)." % (
+          cfg.peer_calls, cfg.peer_rounds, kernel, lib, trapped, trapped / kernel, pinned))
+    if launcher["peer_calls"] is not None:
+        per = launcher["peer_calls"]
+        out["getpeername calls"] = round(sum(per.values()), 2)
+        w("The supervisor's system calls per getpeername() (strace -ff, slope between %d"
+          " and %d calls on one connection): %.2f (%s)." % (
+              cfg.peer_trace_counts + (sum(per.values()), calls_list(per))))
+    else:
+        w("")
+        w("proxyproto-run, system calls: not measured: %s" % cfg.skipped_reason("proxyproto-run"))
+    return out
+
+
 def median_ratio(runs, base, key):
     return statistics.median(r[key] / b[key] for r, b in zip(runs, base) if b[key] > 0)
 
@@ -809,7 +1228,7 @@ def machine():
         " ".join("%.2f" % x for x in os.getloadavg()))
 
 
-def report(cfg, timed, syscalls, instructions, preload):
+def report(cfg, timed, syscalls, instructions, preload, launcher):
     """Returns the report's text and the deterministic targets missed."""
     lines = []
     w = lines.append
@@ -847,7 +1266,8 @@ def report(cfg, timed, syscalls, instructions, preload):
     w("short: connect, header + \"PING\\r\\n\", 6-byte echo, close (%d clients);"
       " long: %d connections, %d-byte echo round trips; http: nginx, GET, 6-byte"
       " body, HTTP/1.0 close (%d clients). Servers listen with TCP_DEFER_ACCEPT"
-      " (nginx: deferred)." % (cfg.short_clients, cfg.long_clients, cfg.long_size,
+      " (nginx: deferred), but for the Go echo server's rows (proxyproto-run,"
+      " below)." % (cfg.short_clients, cfg.long_clients, cfg.long_size,
                                cfg.short_clients))
     extra = {}
     if syscalls:
@@ -942,6 +1362,8 @@ def report(cfg, timed, syscalls, instructions, preload):
           " of CPU per short connection bound its connections/s ratio at about %.3f"
           " on this machine." % (cpu / 1000, cpu / (cpu + 2 * pk)))
 
+    run = launcher_report(w, cfg, timed, launcher)
+
     # The counted targets, which make bench --enforce holds the library to,
     # and the timed ones, which it never does (machine noise moves them).
     w("")
@@ -1008,6 +1430,25 @@ def report(cfg, timed, syscalls, instructions, preload):
     # and a test of the returned control length on recvmsg().
     counted("sendmsg()+recvmsg() preloaded, no descriptor passed: extra instructions per pair",
             round(ir["msg"][1] - ir["msg"][0]) if ir else None, 45, "Ir")
+    # proxyproto-run: the program makes exactly the calls it makes alone
+    # (the launcher answers its trapped ones, and its wake-ups never reach
+    # it); the supervisor's own calls are held under ceilings while it is
+    # being made cheaper. The static C server only: the Go rows are not
+    # deterministic (see the report).
+    if cfg.launcher:
+        for header in ("v2", "v1"):
+            counted("proxyproto-run, static C echo, %s: the program's extra system calls"
+                    " per connection" % header,
+                    run.get(("static C echo, " + header, "program extra")), 0, "calls")
+        counted("proxyproto-run, static C echo, v2: the supervisor's system calls per"
+                " connection (LAUNCHER_SUPERVISOR_CEILING)",
+                run.get(("static C echo, v2", "supervisor")), LAUNCHER_SUPERVISOR_CEILING,
+                "calls", form="%.2f")
+        counted("proxyproto-run: the supervisor's system calls per getpeername()"
+                " (LAUNCHER_GETPEERNAME_CEILING)", run.get("getpeername calls"),
+                LAUNCHER_GETPEERNAME_CEILING, "calls", form="%.2f")
+    else:
+        w("- [skipped] proxyproto-run: %s" % cfg.launcher_off)
 
     w("")
     if cfg.quick:
@@ -1053,6 +1494,22 @@ def report(cfg, timed, syscalls, instructions, preload):
                      "-" if lib is None or native is None else "%.3f" % (lib / native),
                      "-" if lib_cpu is None or native_cpu is None
                      else "%.3f" % (lib_cpu / native_cpu)))
+    if not cfg.launcher:
+        w("- [skipped] proxyproto-run's goals: %s" % cfg.launcher_off)
+    for server, label, base, lib, mm in LAUNCHER_COMPARISONS if cfg.launcher else ():
+        rate, cpu = run.get(label, ({}, {}))
+        r, c = rate.get("base"), cpu.get("base")
+        timed_target(None if r is None else r >= LAUNCHER_GOAL_OF_NO_PROXY,
+                     "%s: connections/s >= %.1f of no proxy: %s (server CPU per connection:"
+                     " %s)" % (label, LAUNCHER_GOAL_OF_NO_PROXY, "-" if r is None else "%.3f" % r,
+                               "-" if c is None else "%.3f" % c))
+        if mm:
+            r, c = rate.get("mm"), cpu.get("mm")
+            timed_target(None if r is None else r >= LAUNCHER_GOAL_OVER_MMPROXY,
+                         "%s: connections/s at least %.0f times go-mmproxy's: %s (server CPU"
+                         " per connection: %s of go-mmproxy's)" % (
+                             label, LAUNCHER_GOAL_OVER_MMPROXY, "-" if r is None else "%.3f" % r,
+                             "-" if c is None else "%.3f" % c))
     r = pre_ratio.get("openclose")
     timed_target(None if r is None else r <= 1.02,
                  "preloaded open/close within 2%%: %s" % ("-" if r is None else "%.3f" % r))
@@ -1076,6 +1533,10 @@ def main():
     ap.add_argument("--output", help="also write the report to this file")
     ap.add_argument("--skip-timed", action="store_true",
                     help="only the deterministic and preload figures")
+    ap.add_argument("--launcher",
+                    help="proxyproto-run to measure, or none (make bench passes the"
+                    " build's, or none when configure did not build it; default:"
+                    " the build's tools/proxyproto-run/proxyproto-run)")
     ap.add_argument("--library",
                     help="LD_PRELOAD value for the servers under the library"
                     " (default: the build's lib/.libs/libproxyproto.so)")
@@ -1110,7 +1571,9 @@ def main():
         import bench_udp
         udp_lines, udp_missed = bench_udp.run(cfg, sys.modules[__name__], routing,
                                               skip_timed=args.skip_timed)
-        text, missed = report(cfg, timed, syscalls, instructions, preload)
+        print("bench: proxyproto-run", flush=True)
+        launcher = launcher_figures(cfg)
+        text, missed = report(cfg, timed, syscalls, instructions, preload, launcher)
         text += "\n\n" + "\n".join(udp_lines)
         missed += udp_missed
     finally:
@@ -1132,7 +1595,7 @@ def main():
         return 1
     # Failed connections of the library's own variants and of the baselines
     # fail the run; go-mmproxy's are only reported (in the table).
-    ours = {(v[0], v[1]) for v in VARIANTS if v[2] != "go-mmproxy"}
+    ours = {(v[0], v[1]) for v in VARIANTS if v[2] not in PROXY_BACKENDS}
     errors = sum(r["errors"] for key, runs in timed.items()
                  if runs and key in ours for r in runs)
     if errors:

@@ -1,5 +1,9 @@
 %% The echo server of the original libproxyproto README's benchmark,
-%% unchanged but for start/1 taking the port from the command line:
+%% unchanged but for start/1 taking the port from the command line, and
+%% listening on 127.0.0.1 only: bench.py picks a port free there, and on
+%% any address the port may be another socket's local port (the bench's
+%% own silent clients on 127.3.x.y hold a thousand), which made listen()
+%% fail with eaddrinuse now and then.
 %%   erl -noshell -eval "echo:start(Port)"
 -module(echo).
 
@@ -12,6 +16,7 @@ start(Port) ->
     {ok, S} = gen_tcp:listen(Port, [
         binary,
         {reuseaddr, true},
+        {ip, {127, 0, 0, 1}},
         {backlog, 1024}
     ]),
     accept(S).
