@@ -6,10 +6,14 @@
 #   run_client NAME PORT FORMAT [DELAY]  send printf FORMAT to the port with
 #       nc, after DELAY seconds; what came back in $PP_TMP/NAME.reply
 #   run_field FILE KEY     the value of KEY=... in FILE's last line
-#   run_static_server      build tests/run/run_server.c with musl-gcc -static
-#                          (prints its path)
-#   run_go_server static|dynamic   build tests/run/go_server.go (prints its path)
-# A missing musl-gcc or go skips the test, or fails it under CI=true.
+#   run_static_server [VAR]  build tests/run/run_server.c with musl-gcc
+#                          -static; its path into VAR (or printed)
+#   run_go_server static|dynamic [VAR]  build tests/run/go_server.go; its
+#                          path into VAR (or printed)
+# A missing musl-gcc or go skips the test, or fails it under CI=true. Call
+# them with VAR, in the script's own shell: in a command substitution,
+# their skip (exit 77) would only end the subshell, and the script's ERR
+# trap would make a hard error of it.
 # shellcheck disable=SC2034
 
 require_env PP_RUN PP_RUN_DIR PP_SRCDIR
@@ -44,6 +48,11 @@ run_field() {
   tail -n1 "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
 }
 
+# run_result VAR VALUE: VALUE into VAR, or on standard output without VAR.
+run_result() {
+  if [ -n "$1" ]; then printf -v "$1" '%s' "$2"; else echo "$2"; fi
+}
+
 run_static_server() {
   require_tool musl-gcc
   local out=$PP_TMP/run_server_static
@@ -51,7 +60,7 @@ run_static_server() {
     musl-gcc -static -O2 -o "$out" "$PP_SRCDIR/tests/run/run_server.c" >&2 ||
       pp_fatal "musl-gcc could not build run_server.c"
   fi
-  echo "$out"
+  run_result "${1:-}" "$out"
 }
 
 # Go's build cache lives in the build tree (tests/run/gocache, removed by
@@ -65,5 +74,5 @@ run_go_server() {
       GOFLAGS= CGO_ENABLED=$cgo go build -o "$out" "$PP_SRCDIR/tests/run/go_server.go") >&2 ||
       pp_fatal "go build of go_server.go ($kind) failed"
   fi
-  echo "$out"
+  run_result "${2:-}" "$out"
 }
