@@ -1,13 +1,15 @@
 # proxyproto-run (tools/proxyproto-run/) with real programs: a C server
-# built dynamically here and statically with musl-gcc by the tests, and a Go
-# net/http server built by the tests (static and with cgo).
+# built dynamically here and by the tests statically with musl-gcc and for
+# i386 with i686-linux-gnu-gcc, and a Go net/http server built by the tests
+# (static and with cgo).
 # Included by the top Makefile.am; paths are from the top source directory.
 pp_run_scripts = \
 	tests/run/launcher.sh \
 	tests/run/servers.sh \
 	tests/run/rules.sh \
 	tests/run/timing.sh \
-	tests/run/calls.sh
+	tests/run/calls.sh \
+	tests/run/socketcall.sh
 EXTRA_DIST += $(pp_run_scripts) tests/run/run_lib.sh tests/run/run_server.c \
 	tests/run/go_server.go tests/run/local.mk
 if ENABLE_LAUNCHER

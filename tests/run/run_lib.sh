@@ -8,12 +8,17 @@
 #   run_field FILE KEY     the value of KEY=... in FILE's last line
 #   run_static_server [VAR]  build tests/run/run_server.c with musl-gcc
 #                          -static; its path into VAR (or printed)
+#   run_i386_server [VAR]  build it for i386 with i686-linux-gnu-gcc -static,
+#                          checked to be an i386 program that this machine
+#                          runs; its path into VAR (or printed)
 #   run_go_server static|dynamic [VAR]  build tests/run/go_server.go; its
 #                          path into VAR (or printed)
-# A missing musl-gcc or go skips the test, or fails it under CI=true. Call
-# them with VAR, in the script's own shell: in a command substitution,
-# their skip (exit 77) would only end the subshell, and the script's ERR
-# trap would make a hard error of it.
+# A missing musl-gcc, i686-linux-gnu-gcc (or its static C library) or go
+# skips the test, or fails it under CI=true (run_missing). A kernel that
+# cannot run i386 programs skips it even then: that is the kernel's
+# property, not a missing tool. Call them with VAR, in the script's own
+# shell: in a command substitution, their skip (exit 77) would only end the
+# subshell, and the script's ERR trap would make a hard error of it.
 # shellcheck disable=SC2034
 
 require_env PP_RUN PP_RUN_DIR PP_SRCDIR
@@ -60,6 +65,47 @@ run_static_server() {
     musl-gcc -static -O2 -o "$out" "$PP_SRCDIR/tests/run/run_server.c" >&2 ||
       pp_fatal "musl-gcc could not build run_server.c"
   fi
+  run_result "${1:-}" "$out"
+}
+
+# run_missing WHAT: as require_tool, for something that is not a command.
+run_missing() {
+  if [ "${CI:-}" = true ]; then
+    echo "## ERROR: missing: $1 (CI=true: a hard error, not a skip)" >&2
+    echo "Bail out! missing: $1 (CI=true)"
+    exit 99
+  fi
+  echo "SKIP: missing: $1"
+  exit 77
+}
+
+# Warnings are errors: run_server.c is -Wall -Wextra clean for i386 too.
+run_i386_server() {
+  require_tool i686-linux-gnu-gcc file
+  local out=$PP_TMP/run_server_i386 libc info
+  libc=$(i686-linux-gnu-gcc -print-file-name=libc.a)
+  [ -f "$libc" ] || run_missing "the i386 static C library (libc6-dev-i386-cross)"
+  if [ ! -x "$out" ]; then
+    i686-linux-gnu-gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$out" \
+      "$PP_SRCDIR/tests/run/run_server.c" >&2 ||
+      pp_fatal "i686-linux-gnu-gcc could not build run_server.c"
+  fi
+  case $(file -b "$out") in
+    "ELF 32-bit LSB executable, Intel 80386,"*"statically linked"*) ;;
+    *) pp_fatal "$out is not a static i386 program: $(file -b "$out")" ;;
+  esac
+  # The kernel may lack IA32 emulation (CONFIG_IA32_EMULATION, or
+  # ia32_emulation=0): exec fails with ENOEXEC, which the shell reports
+  # with status 126.
+  local rc=0
+  info=$("$out" info 2>"$PP_TMP/run_server_i386.err") || rc=$?
+  if [ "$rc" = 126 ] && grep -qi 'exec format error' "$PP_TMP/run_server_i386.err"; then
+    echo "SKIP: this kernel does not run i386 programs (no IA32 emulation)"
+    exit 77
+  fi
+  [ "$rc" = 0 ] && [ "$info" = "bits=32 socketcall=1" ] ||
+    pp_fatal "the i386 run_server did not run: status $rc, '$info'," \
+      "$(head -c 300 "$PP_TMP/run_server_i386.err")"
   run_result "${1:-}" "$out"
 }
 
