@@ -9,7 +9,12 @@ pp_run_scripts = \
 	tests/run/rules.sh \
 	tests/run/timing.sh \
 	tests/run/calls.sh \
-	tests/run/socketcall.sh
+	tests/run/socketcall.sh \
+	tests/run/i386_direct.sh
+# Expected to fail until proxyproto-run recognises the direct i386 socket
+# calls (see the script's head); an XPASS fails make check as a reminder to
+# take it out of this list.
+XFAIL_TESTS = tests/run/i386_direct.sh
 EXTRA_DIST += $(pp_run_scripts) tests/run/run_lib.sh tests/run/run_server.c \
 	tests/run/go_server.go tests/run/local.mk
 if ENABLE_LAUNCHER
