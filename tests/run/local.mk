@@ -9,6 +9,7 @@ pp_run_scripts = \
 	tests/run/rules.sh \
 	tests/run/timing.sh \
 	tests/run/calls.sh \
+	tests/run/nginx.sh \
 	tests/run/socketcall.sh \
 	tests/run/i386_direct.sh
 # Expected to fail until proxyproto-run recognises the direct i386 socket
