@@ -109,7 +109,7 @@ ng_status() { head -n1 "$1" | tr -d '\r'; }
 # ---- Optional header (the default) ------------------------------------------
 ng_start default
 LPID=$NG_LPID PORT=$NG_PORT MASTER=$NG_MASTER WORKERS=$NG_WORKERS
-pp_expect_eq "nginx under the launcher: a master and two workers" "$(echo $WORKERS | wc -w)" 2
+pp_expect_eq "nginx under the launcher: a master and two workers" "$(echo "$WORKERS" | wc -w)" 2
 if [ "$(id -u)" = 0 ]; then
   uids=$(for w in $WORKERS; do awk '/^Uid:/ { print $2 }' "/proc/$w/status" || true; done | sort -u)
   pp_check "as root: the workers changed to nginx's default user (uid $uids)" \
@@ -143,6 +143,7 @@ pp_expect_match "no header (optional): logged with the real peer, the client's o
   "$(ng_log default /plain)" "^127\.0\.0\.1:$PP_CPORT \"GET /plain HTTP/1\.1\" 200 "
 
 # ---- Behind HAProxy send-proxy-v2 -------------------------------------------
+# shellcheck disable=SC2317 # run by pp_haproxy_config and pp_haproxy_start
 haproxy_sections() {
   HPORT=$(pp_free_port)
   echo

@@ -103,9 +103,10 @@ run_i386_server() {
     echo "SKIP: this kernel does not run i386 programs (no IA32 emulation)"
     exit 77
   fi
-  [ "$rc" = 0 ] && [ "$info" = "bits=32 socketcall=1" ] ||
+  if [ "$rc" != 0 ] || [ "$info" != "bits=32 socketcall=1" ]; then
     pp_fatal "the i386 run_server did not run: status $rc, '$info'," \
       "$(head -c 300 "$PP_TMP/run_server_i386.err")"
+  fi
   run_result "${1:-}" "$out"
 }
 
