@@ -1,7 +1,7 @@
 # proxyproto-run (tools/proxyproto-run/) with real programs: a C server
 # built dynamically here and by the tests statically with musl-gcc and for
-# i386 with i686-linux-gnu-gcc, and a Go net/http server built by the tests
-# (static and with cgo).
+# i386 with i686-linux-gnu-gcc, a Go net/http server built by the tests
+# (static, with cgo, and for 386), and nginx.
 # Included by the top Makefile.am; paths are from the top source directory.
 pp_run_scripts = \
 	tests/run/launcher.sh \

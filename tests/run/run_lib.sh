@@ -11,8 +11,9 @@
 #   run_i386_server [VAR]  build it for i386 with i686-linux-gnu-gcc -static,
 #                          checked to be an i386 program that this machine
 #                          runs; its path into VAR (or printed)
-#   run_go_server static|dynamic [VAR]  build tests/run/go_server.go; its
-#                          path into VAR (or printed)
+#   run_go_server static|dynamic|386 [VAR]  build tests/run/go_server.go
+#                          (386: static, for i386); its path into VAR (or
+#                          printed)
 # A missing musl-gcc, i686-linux-gnu-gcc (or its static C library) or go
 # skips the test, or fails it under CI=true (run_missing). A kernel that
 # cannot run i386 programs skips it even then: that is the kernel's
@@ -114,11 +115,13 @@ run_i386_server() {
 # make clean), so that only the first run compiles the standard library.
 run_go_server() {
   require_tool go
-  local kind=$1 out=$PP_TMP/go_server_$1 cgo=0
+  local kind=$1 out=$PP_TMP/go_server_$1 cgo=0 arch=()
   [ "$kind" = dynamic ] && cgo=1
+  [ "$kind" = 386 ] && arch=(GOARCH=386)
   if [ ! -x "$out" ]; then
-    (cd "$PP_TMP" && GOCACHE="$PP_RUN_DIR/gocache" GOPATH="$PP_TMP/gopath" GO111MODULE=off \
-      GOFLAGS= CGO_ENABLED=$cgo go build -o "$out" "$PP_SRCDIR/tests/run/go_server.go") >&2 ||
+    (cd "$PP_TMP" && env GOCACHE="$PP_RUN_DIR/gocache" GOPATH="$PP_TMP/gopath" \
+      GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo "${arch[@]}" go build -o "$out" \
+      "$PP_SRCDIR/tests/run/go_server.go") >&2 ||
       pp_fatal "go build of go_server.go ($kind) failed"
   fi
   run_result "${2:-}" "$out"

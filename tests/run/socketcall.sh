@@ -14,7 +14,9 @@
 # getsockname() gives the header's destination. A socketcall whose array
 # pointer, or whose addr, the program cannot read or write fails with
 # EFAULT, as from the kernel, and the server goes on serving; an accept
-# interrupted by a signal loses no connection. The direct calls are
+# interrupted by a signal loses no connection. Then a Go net/http server
+# built for 386, whose runtime makes its own socketcall(SYS_ACCEPT4) on a
+# non-blocking listener from many threads. The direct calls are
 # i386_direct.sh's.
 set -eu
 # shellcheck source=tests/lib/common.sh
@@ -119,5 +121,37 @@ pp_expect_eq "i386: the interrupted accept() returned EINTR to the program" \
 pp_expect_eq "i386: the connection of the abandoned call went to the next accept()" \
   "$(run_field "$PP_TMP/$name.reply" peer)" 203.0.113.9:999
 pp_stop "$pid"
+
+# ---- Go for 386 (GOARCH=386, static). Without go, only this part is
+# skipped (run_go_server fails the test under CI=true).
+if ! command -v go >/dev/null 2>&1 && [ "${CI:-}" != true ]; then
+  echo "# SKIP: go missing: no Go 386 server"
+else
+  run_go_server 386 GO386
+  pp_expect_match "the Go server is an i386 program" "$(file -b "$GO386")" \
+    '^ELF 32-bit LSB executable, Intel 80386,.*statically linked'
+  run_start pid port go386 "$PP_RUN" "$GO386"
+  run_client go386-v1 "$port" "${V1}GET / HTTP/1.0\r\n\r\n"
+  pp_expect_eq "Go 386: r.RemoteAddr is the v1 header's client" \
+    "$(run_field "$PP_TMP/go386-v1.reply" peer)" 203.0.113.7:4321
+  run_client go386-v2 "$port" "${V2}GET / HTTP/1.0\r\n\r\n"
+  pp_expect_eq "Go 386: r.RemoteAddr is the v2 header's client" \
+    "$(run_field "$PP_TMP/go386-v2.reply" peer)" 198.51.100.9:5555
+  run_client go386-plain "$port" "GET / HTTP/1.0\r\n\r\n"
+  pp_expect_match "Go 386: no header: the real peer" \
+    "$(run_field "$PP_TMP/go386-plain.reply" peer)" '^127\.0\.0\.1:[0-9]+$'
+  clients=()
+  for i in $(seq 1 20); do
+    run_client "go386-$i" "$port" "PROXY TCP4 198.51.100.$i 127.0.0.1 $((7000 + i)) 80\r\nGET / HTTP/1.0\r\n\r\n" &
+    clients+=($!)
+  done
+  wait "${clients[@]}" || true
+  bad=0
+  for i in $(seq 1 20); do
+    [ "$(run_field "$PP_TMP/go386-$i.reply" peer)" = "198.51.100.$i:$((7000 + i))" ] || bad=$((bad + 1))
+  done
+  pp_expect_eq "Go 386: 20 clients at once, each with its own address" "$bad" 0
+  pp_stop "$pid"
+fi
 
 pp_finish
