@@ -15,8 +15,8 @@ set -eu
 # shellcheck source=tests/run/run_lib.sh
 . "$(dirname "$0")/run_lib.sh"
 require_openbsd_nc
-STATIC=$(run_static_server)
-GO=$(run_go_server static)
+run_static_server STATIC
+run_go_server static GO
 
 for kind in static dynamic; do
   if [ "$kind" = static ]; then server=$STATIC; else server=$PP_RUN_DIR/run_server; fi

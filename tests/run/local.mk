@@ -1,6 +1,7 @@
 # proxyproto-run (tools/proxyproto-run/) with real programs: a C server
-# built dynamically here and statically with musl-gcc by the tests, and a Go
-# net/http server built by the tests (static and with cgo).
+# built dynamically here and by the tests statically with musl-gcc and for
+# i386 with i686-linux-gnu-gcc, a Go net/http server built by the tests
+# (static, with cgo, and for 386), and nginx.
 # Included by the top Makefile.am; paths are from the top source directory.
 pp_run_scripts = \
 	tests/run/launcher.sh \
@@ -8,7 +9,10 @@ pp_run_scripts = \
 	tests/run/rules.sh \
 	tests/run/timing.sh \
 	tests/run/calls.sh \
-	tests/run/flood.sh
+	tests/run/flood.sh \
+	tests/run/nginx.sh \
+	tests/run/socketcall.sh \
+	tests/run/i386_direct.sh
 EXTRA_DIST += $(pp_run_scripts) tests/run/run_lib.sh tests/run/run_server.c \
 	tests/run/go_server.go tests/run/local.mk
 if ENABLE_LAUNCHER

@@ -6,10 +6,20 @@
 #   run_client NAME PORT FORMAT [DELAY]  send printf FORMAT to the port with
 #       nc, after DELAY seconds; what came back in $PP_TMP/NAME.reply
 #   run_field FILE KEY     the value of KEY=... in FILE's last line
-#   run_static_server      build tests/run/run_server.c with musl-gcc -static
-#                          (prints its path)
-#   run_go_server static|dynamic   build tests/run/go_server.go (prints its path)
-# A missing musl-gcc or go skips the test, or fails it under CI=true.
+#   run_static_server [VAR]  build tests/run/run_server.c with musl-gcc
+#                          -static; its path into VAR (or printed)
+#   run_i386_server [VAR]  build it for i386 with i686-linux-gnu-gcc -static,
+#                          checked to be an i386 program that this machine
+#                          runs; its path into VAR (or printed)
+#   run_go_server static|dynamic|386 [VAR]  build tests/run/go_server.go
+#                          (386: static, for i386); its path into VAR (or
+#                          printed)
+# A missing musl-gcc, i686-linux-gnu-gcc (or its static C library) or go
+# skips the test, or fails it under CI=true (run_missing). A kernel that
+# cannot run i386 programs skips it even then: that is the kernel's
+# property, not a missing tool. Call them with VAR, in the script's own
+# shell: in a command substitution, their skip (exit 77) would only end the
+# subshell, and the script's ERR trap would make a hard error of it.
 # shellcheck disable=SC2034
 
 require_env PP_RUN PP_RUN_DIR PP_SRCDIR
@@ -44,6 +54,11 @@ run_field() {
   tail -n1 "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
 }
 
+# run_result VAR VALUE: VALUE into VAR, or on standard output without VAR.
+run_result() {
+  if [ -n "$1" ]; then printf -v "$1" '%s' "$2"; else echo "$2"; fi
+}
+
 run_static_server() {
   require_tool musl-gcc
   local out=$PP_TMP/run_server_static
@@ -51,19 +66,72 @@ run_static_server() {
     musl-gcc -static -O2 -o "$out" "$PP_SRCDIR/tests/run/run_server.c" >&2 ||
       pp_fatal "musl-gcc could not build run_server.c"
   fi
-  echo "$out"
+  run_result "${1:-}" "$out"
+}
+
+# run_missing WHAT: as require_tool, for something that is not a command.
+run_missing() {
+  if [ "${CI:-}" = true ]; then
+    echo "## ERROR: missing: $1 (CI=true: a hard error, not a skip)" >&2
+    echo "Bail out! missing: $1 (CI=true)"
+    exit 99
+  fi
+  echo "SKIP: missing: $1"
+  exit 77
+}
+
+# Warnings are errors: run_server.c is -Wall -Wextra clean for i386 too.
+run_i386_server() {
+  # Elsewhere than on x86 an i386 program could only run under qemu-user
+  # (binfmt_misc), which makes native system calls of its own.
+  case $(uname -m) in
+    x86_64 | i?86) ;;
+    *)
+      echo "SKIP: i386 programs run natively only on x86 (this is $(uname -m))"
+      exit 77
+      ;;
+  esac
+  require_tool i686-linux-gnu-gcc file
+  local out=$PP_TMP/run_server_i386 libc info
+  libc=$(i686-linux-gnu-gcc -print-file-name=libc.a)
+  [ -f "$libc" ] || run_missing "the i386 static C library (libc6-dev-i386-cross)"
+  if [ ! -x "$out" ]; then
+    i686-linux-gnu-gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$out" \
+      "$PP_SRCDIR/tests/run/run_server.c" >&2 ||
+      pp_fatal "i686-linux-gnu-gcc could not build run_server.c"
+  fi
+  case $(file -b "$out") in
+    "ELF 32-bit LSB executable, Intel 80386,"*"statically linked"*) ;;
+    *) pp_fatal "$out is not a static i386 program: $(file -b "$out")" ;;
+  esac
+  # The kernel may lack IA32 emulation (CONFIG_IA32_EMULATION, or
+  # ia32_emulation=0): exec fails with ENOEXEC, which the shell reports
+  # with status 126.
+  local rc=0
+  info=$("$out" info 2>"$PP_TMP/run_server_i386.err") || rc=$?
+  if [ "$rc" = 126 ] && grep -qi 'exec format error' "$PP_TMP/run_server_i386.err"; then
+    echo "SKIP: this kernel does not run i386 programs (no IA32 emulation)"
+    exit 77
+  fi
+  if [ "$rc" != 0 ] || [ "$info" != "bits=32 socketcall=1" ]; then
+    pp_fatal "the i386 run_server did not run: status $rc, '$info'," \
+      "$(head -c 300 "$PP_TMP/run_server_i386.err")"
+  fi
+  run_result "${1:-}" "$out"
 }
 
 # Go's build cache lives in the build tree (tests/run/gocache, removed by
 # make clean), so that only the first run compiles the standard library.
 run_go_server() {
   require_tool go
-  local kind=$1 out=$PP_TMP/go_server_$1 cgo=0
+  local kind=$1 out=$PP_TMP/go_server_$1 cgo=0 arch=()
   [ "$kind" = dynamic ] && cgo=1
+  [ "$kind" = 386 ] && arch=(GOARCH=386)
   if [ ! -x "$out" ]; then
-    (cd "$PP_TMP" && GOCACHE="$PP_RUN_DIR/gocache" GOPATH="$PP_TMP/gopath" GO111MODULE=off \
-      GOFLAGS= CGO_ENABLED=$cgo go build -o "$out" "$PP_SRCDIR/tests/run/go_server.go") >&2 ||
+    (cd "$PP_TMP" && env GOCACHE="$PP_RUN_DIR/gocache" GOPATH="$PP_TMP/gopath" \
+      GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo "${arch[@]}" go build -o "$out" \
+      "$PP_SRCDIR/tests/run/go_server.go") >&2 ||
       pp_fatal "go build of go_server.go ($kind) failed"
   fi
-  echo "$out"
+  run_result "${2:-}" "$out"
 }

@@ -8,22 +8,25 @@
 #   - the same built statically with musl-gcc;
 #   - a Go net/http server, static (CGO_ENABLED=0) and dynamic (cgo);
 # and behind HAProxy send-proxy-v2, where each must see 127.0.0.1 and the
-# client's own port.
+# client's own port. Then the Go servers' clients send the header
+# themselves, through libproxyproto_connect.so (nc for v1, v2 and an IPv6
+# source, curl): r.RemoteAddr, answered and logged, is the claimed address.
 set -eu
 # shellcheck source=tests/lib/common.sh
 . "$(cd "$(dirname "$0")/../lib" && pwd)/common.sh"
 # shellcheck source=tests/run/run_lib.sh
 . "$(dirname "$0")/run_lib.sh"
 require_openbsd_nc
+require_tool curl
 pp_require_haproxy
 
 V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
 # v2, PROXY, TCP over IPv4, 198.51.100.9:5555 -> 127.0.0.1:80
 V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
 
-STATIC=$(run_static_server)
-GO_STATIC=$(run_go_server static)
-GO_DYNAMIC=$(run_go_server dynamic)
+run_static_server STATIC
+run_go_server static GO_STATIC
+run_go_server dynamic GO_DYNAMIC
 
 declare -A SPORTS=()
 KINDS=()
@@ -148,6 +151,37 @@ for name in "${KINDS[@]}"; do
   pp_run_client_cport "$name-haproxy" "$payload" nc -N -p CPORT 127.0.0.1 "${HPORT[$name]}"
   pp_expect_eq "$name behind HAProxy send-proxy-v2: the client's own address and port" \
     "$(run_field "$PP_TMP/$name-haproxy.cout" peer)" "127.0.0.1:$PP_CPORT"
+done
+
+# ---- Clients under libproxyproto_connect.so ---------------------------------
+require_env LIBPROXYPROTO_CONNECT_SO
+[ -f "$LIBPROXYPROTO_CONNECT_SO" ] || pp_fatal "$LIBPROXYPROTO_CONNECT_SO not built"
+CLIENT_PRELOAD=$(pp_preload_value "$LIBPROXYPROTO_CONNECT_SO")
+# connect_case NAME SERVER WANT CLIENT-ENV... -- CLIENT...: one request.
+connect_case() {
+  local name=$1 server=$2 want=$3
+  shift 3
+  local envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  pp_run_client "$name" $'GET /'"$name"$' HTTP/1.0\r\n\r\n' \
+    env LD_PRELOAD="$CLIENT_PRELOAD" "${envs[@]}" "$@"
+  pp_expect_eq "$name: r.RemoteAddr is the address libproxyproto_connect.so claimed" \
+    "$(run_field "$PP_TMP/$name.cout" peer)" "$want"
+  pp_check "$name: ... and the Go server logged it" grep -Fqx "peer=$want" "$PP_TMP/$server.out"
+}
+for name in go-static go-dynamic; do
+  port=${SPORTS[$name]}
+  connect_case "$name-connect-v2" "$name" 192.0.2.44:6789 \
+    LIBPROXYPROTO_ADDR=192.0.2.44 LIBPROXYPROTO_PORT=6789 -- nc -N 127.0.0.1 "$port"
+  connect_case "$name-connect-v1" "$name" 192.0.2.45:6790 LIBPROXYPROTO_VERSION=1 \
+    LIBPROXYPROTO_ADDR=192.0.2.45 LIBPROXYPROTO_PORT=6790 -- nc -N 127.0.0.1 "$port"
+  # An IPv6 source on the IPv4 listener: a sockaddr_in6 from accept4.
+  connect_case "$name-connect-ipv6" "$name" "[2001:db8::45]:6791" \
+    LIBPROXYPROTO_ADDR=2001:db8::45 LIBPROXYPROTO_PORT=6791 -- nc -N 127.0.0.1 "$port"
+  connect_case "$name-connect-curl" "$name" 192.0.2.46:6792 \
+    LIBPROXYPROTO_ADDR=192.0.2.46 LIBPROXYPROTO_PORT=6792 -- \
+    curl -s -S --max-time 10 "http://127.0.0.1:$port/"
 done
 
 pp_finish
