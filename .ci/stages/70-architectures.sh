@@ -309,9 +309,10 @@ if [[ " ${arches[*]} " == *" i386 "* ]] && [ -n "${table[i386]:-}" ] &&
   # The scripts whose preloaded programs are netcat, python3 or the build's
   # own helpers (i386 too); HAProxy, an amd64 program, only sends. secure.sh
   # reads the auxiliary vector of an i386 setuid program.
+  # i386_direct.sh: the i386 proxyproto-run supervising an i386 program.
   i386_tests="tests/integration/netcat.sh tests/integration/haproxy.sh
     tests/trust/allow.sh tests/trust/scope.sh tests/trust/secure.sh
-    tests/api/connect_tlvs.sh"
+    tests/api/connect_tlvs.sh tests/run/i386_direct.sh"
   if PATH="$bin/path:$PATH" make -C "$work/build-i386" -j2 check \
       TESTS="$(echo $i386_tests)" >"$work/i386-integration.log" 2>&1; then
     grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL)' "$work/i386-integration.log" | sed 's/^/   /'
