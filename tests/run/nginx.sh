@@ -26,10 +26,6 @@ pp_require_haproxy
 require_tool nginx curl
 echo "# $(nginx -v 2>&1)"
 
-V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
-# v2, PROXY, TCP over IPv4, 198.51.100.9:5555 -> 127.0.0.1:80
-V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
-
 # ng_conf DIR PORT: a throwaway configuration.
 ng_conf() {
   cat >"$1/nginx.conf" <<CONF

@@ -11,9 +11,6 @@ set -eu
 require_openbsd_nc
 run_static_server STATIC
 
-V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
-V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
-
 # served NAME: the connection lines the server printed so far.
 served() { grep -c '^accept=' "$PP_TMP/$1.out" || true; }
 

@@ -6,6 +6,12 @@
 #   run_client NAME PORT FORMAT [DELAY]  send printf FORMAT to the port with
 #       nc, after DELAY seconds; what came back in $PP_TMP/NAME.reply
 #   run_field FILE KEY     the value of KEY=... in FILE's last line
+#   run_check_claims NAME PORT   a v1 header, a v2 header and none, each on
+#       its own connection to run_server (any mode) under the launcher:
+#       accept() and getpeername() give the header's client (the real peer
+#       without one), the program reads the data, never the header; the
+#       replies stay in $PP_TMP/NAME-{v1,v2,plain}.reply
+# V1 and V2: headers from 203.0.113.7:4321 and 198.51.100.9:5555.
 #   run_static_server [VAR]  build tests/run/run_server.c with musl-gcc
 #                          -static; its path into VAR (or printed)
 #   run_i386_server [VAR]  build it for i386 with i686-linux-gnu-gcc -static,
@@ -23,6 +29,10 @@
 # shellcheck disable=SC2034
 
 require_env PP_RUN PP_RUN_DIR PP_SRCDIR
+
+V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
+# v2, PROXY, TCP over IPv4, 198.51.100.9:5555 -> 127.0.0.1:80
+V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
 [ -x "$PP_RUN" ] || pp_fatal "$PP_RUN not built"
 
 # Starts CMD with exec, so that the recorded pid is CMD's own.
@@ -57,6 +67,28 @@ run_field() {
 # run_result VAR VALUE: VALUE into VAR, or on standard output without VAR.
 run_result() {
   if [ -n "$1" ]; then printf -v "$1" '%s' "$2"; else echo "$2"; fi
+}
+
+run_check_claims() {
+  local name=$1 port=$2
+  run_client "$name-v1" "$port" "${V1}hello v1\n"
+  pp_expect_eq "$name: accept() and getpeername() give the v1 header's client" \
+    "$(run_field "$PP_TMP/$name-v1.reply" accept) $(run_field "$PP_TMP/$name-v1.reply" peer)" \
+    "203.0.113.7:4321 203.0.113.7:4321"
+  pp_expect_eq "$name: the program reads the data, not the header" \
+    "$(run_field "$PP_TMP/$name-v1.reply" data)" hello
+  run_client "$name-v2" "$port" "${V2}hello v2\n"
+  pp_expect_eq "$name: accept() and getpeername() give the v2 header's client" \
+    "$(run_field "$PP_TMP/$name-v2.reply" accept) $(run_field "$PP_TMP/$name-v2.reply" peer)" \
+    "198.51.100.9:5555 198.51.100.9:5555"
+  pp_expect_eq "$name: after a v2 header, the data" \
+    "$(run_field "$PP_TMP/$name-v2.reply" data)" hello
+  run_client "$name-plain" "$port" "plain data\n"
+  pp_expect_match "$name: no header: the real peer, from accept() and getpeername()" \
+    "$(run_field "$PP_TMP/$name-plain.reply" accept) $(run_field "$PP_TMP/$name-plain.reply" peer)" \
+    '^127\.0\.0\.1:[0-9]+ 127\.0\.0\.1:[0-9]+$'
+  pp_expect_eq "$name: no header: the data intact" \
+    "$(run_field "$PP_TMP/$name-plain.reply" data)" plain
 }
 
 run_static_server() {

@@ -20,10 +20,6 @@ require_openbsd_nc
 require_tool curl
 pp_require_haproxy
 
-V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
-# v2, PROXY, TCP over IPv4, 198.51.100.9:5555 -> 127.0.0.1:80
-V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
-
 run_static_server STATIC
 run_go_server static GO_STATIC
 run_go_server dynamic GO_DYNAMIC
@@ -35,23 +31,7 @@ KINDS=()
 check_c() {
   local name=$1 server=$2 mode=$3 pid port
   run_start pid port "$name" "$PP_RUN" "$server" "$mode"
-  run_client "$name-v1" "$port" "${V1}hello v1\n"
-  pp_expect_eq "$name: accept() gives the v1 header's client" \
-    "$(run_field "$PP_TMP/$name-v1.reply" accept)" 203.0.113.7:4321
-  pp_expect_eq "$name: getpeername() gives the v1 header's client" \
-    "$(run_field "$PP_TMP/$name-v1.reply" peer)" 203.0.113.7:4321
-  pp_expect_eq "$name: the program reads the data, not the header" \
-    "$(run_field "$PP_TMP/$name-v1.reply" data)" hello
-  run_client "$name-v2" "$port" "${V2}hello v2\n"
-  pp_expect_eq "$name: a v2 header's client" \
-    "$(run_field "$PP_TMP/$name-v2.reply" peer)" 198.51.100.9:5555
-  pp_expect_eq "$name: after a v2 header, the data" \
-    "$(run_field "$PP_TMP/$name-v2.reply" data)" hello
-  run_client "$name-plain" "$port" "plain data\n"
-  pp_expect_match "$name: no header: the real peer" \
-    "$(run_field "$PP_TMP/$name-plain.reply" peer)" '^127\.0\.0\.1:[0-9]+$'
-  pp_expect_eq "$name: no header: the data intact" \
-    "$(run_field "$PP_TMP/$name-plain.reply" data)" plain
+  run_check_claims "$name" "$port"
   if [ "$mode" = epoll ]; then
     pp_expect_eq "$name: accept4's SOCK_NONBLOCK and SOCK_CLOEXEC honoured" \
       "$(run_field "$PP_TMP/$name-v1.reply" nb),$(run_field "$PP_TMP/$name-v1.reply" ce)" 1,1

@@ -27,34 +27,11 @@ require_openbsd_nc
 run_i386_server I386
 echo "# $(file -b "$I386" | cut -d, -f1-2)"
 
-V1='PROXY TCP4 203.0.113.7 127.0.0.1 4321 80\r\n'
-# v2, PROXY, TCP over IPv4, 198.51.100.9:5555 -> 127.0.0.1:80
-V2='\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x09\x7f\x00\x00\x01\x15\xb3\x00\x50'
-
 # check MODE NB,CE: the i386 server in MODE under the launcher.
 check() {
   local mode=$1 flags=$2 name=i386-$1 pid port failed=$PP_FAIL
   run_start pid port "$name" "$PP_RUN" "$I386" "$mode"
-  run_client "$name-v1" "$port" "${V1}hello v1\n"
-  pp_expect_eq "$name: accept() gives the v1 header's client" \
-    "$(run_field "$PP_TMP/$name-v1.reply" accept)" 203.0.113.7:4321
-  pp_expect_eq "$name: getpeername() gives the v1 header's client" \
-    "$(run_field "$PP_TMP/$name-v1.reply" peer)" 203.0.113.7:4321
-  pp_expect_eq "$name: the program reads the data, not the header" \
-    "$(run_field "$PP_TMP/$name-v1.reply" data)" hello
-  run_client "$name-v2" "$port" "${V2}hello v2\n"
-  pp_expect_eq "$name: accept() gives the v2 header's client" \
-    "$(run_field "$PP_TMP/$name-v2.reply" accept)" 198.51.100.9:5555
-  pp_expect_eq "$name: getpeername() gives the v2 header's client" \
-    "$(run_field "$PP_TMP/$name-v2.reply" peer)" 198.51.100.9:5555
-  pp_expect_eq "$name: after a v2 header, the data" \
-    "$(run_field "$PP_TMP/$name-v2.reply" data)" hello
-  run_client "$name-plain" "$port" "plain data\n"
-  pp_expect_match "$name: no header: the real peer" \
-    "$(run_field "$PP_TMP/$name-plain.reply" accept) $(run_field "$PP_TMP/$name-plain.reply" peer)" \
-    '^127\.0\.0\.1:[0-9]+ 127\.0\.0\.1:[0-9]+$'
-  pp_expect_eq "$name: no header: the data intact" \
-    "$(run_field "$PP_TMP/$name-plain.reply" data)" plain
+  run_check_claims "$name" "$port"
   pp_expect_eq "$name: the descriptor's O_NONBLOCK,FD_CLOEXEC as asked" \
     "$(run_field "$PP_TMP/$name-v1.reply" nb),$(run_field "$PP_TMP/$name-v1.reply" ce)" "$flags"
   if [ "$PP_FAIL" -ne "$failed" ]; then pp_dump "$PP_TMP/$name.out" "$PP_TMP/$name.out.err"; fi
