@@ -261,6 +261,12 @@ pp_pgrep() {
   timeout 10 env -u LD_PRELOAD pgrep "$@"
 }
 
+# PP_UNPRELOADED CMD...: CMD without LD_PRELOAD, for a client that is not
+# under test: the sanitizer stage preloads its runtime into every program
+# of the tests, and some (procps's pgrep, curl with many at once) hang in
+# it on a lock and never reach their own timeouts.
+PP_UNPRELOADED=(env -u LD_PRELOAD)
+
 # pp_children PID: the pids of PID's children, a line each.
 pp_children() {
   pp_pgrep -P "$1" 2>/dev/null

@@ -132,7 +132,7 @@ pp_expect_eq "a header half a second late: 200" "$(ng_status "$PP_TMP/late.reply
 pp_expect_match "a header half a second late: logged with its client" \
   "$(ng_log default /late)" '^203\.0\.113\.12:1212 "GET /late HTTP/1\.0" 200 '
 
-pp_run_client_cport plain "" curl -s -S --max-time 10 --local-port CPORT \
+pp_run_client_cport plain "" "${PP_UNPRELOADED[@]}" curl -s -S --max-time 10 --local-port CPORT \
   -o "$PP_TMP/plain.body" -w '%{http_code}' "http://127.0.0.1:$PORT/plain"
 pp_expect_eq "no header (optional): 200" "$(cat "$PP_TMP/plain.cout")" 200
 pp_expect_match "no header (optional): logged with the real peer, the client's own port" \
@@ -152,7 +152,7 @@ if ! pp_haproxy_start hpid haproxy_sections; then
   pp_dump "$PP_HAPROXY_LOG"
   pp_fatal "haproxy did not start listening"
 fi
-pp_run_client_cport haproxy "" curl -s -S --max-time 10 --local-port CPORT \
+pp_run_client_cport haproxy "" "${PP_UNPRELOADED[@]}" curl -s -S --max-time 10 --local-port CPORT \
   -o "$PP_TMP/haproxy.body" -w '%{http_code}' "http://127.0.0.1:$HPORT/haproxy"
 pp_expect_eq "behind HAProxy send-proxy-v2: 200" "$(cat "$PP_TMP/haproxy.cout")" 200
 pp_expect_eq "behind HAProxy send-proxy-v2: nginx answers with the client's own address and port" \
@@ -162,7 +162,7 @@ pp_expect_match "behind HAProxy send-proxy-v2: logged with the client's own addr
 
 # 2 x 20 at once; curl reports the port it connected from.
 many() {
-  curl -s -S --max-time 15 -o "$PP_TMP/many-$1.body" -w '%{http_code} %{local_port}' \
+  timeout 20 "${PP_UNPRELOADED[@]}" curl -s -S --max-time 15 -o "$PP_TMP/many-$1.body" -w '%{http_code} %{local_port}' \
     "http://127.0.0.1:$HPORT/many-$1" >"$PP_TMP/many-$1.w" 2>"$PP_TMP/many-$1.err" || true
 }
 bad=0

@@ -136,8 +136,7 @@ int supervise(pid_t child, int notify_fd, int signal_fd, const server_config &co
   pthread_mutex_lock(&state_lock);
   for (;;) {
     if (children.all_gone()) break;
-    const int64_t now = monotonic_ms();
-    int timeout = accept_timers(now);
+    int64_t now = monotonic_ms();
     if (now >= next_housekeeping) {
       forget_gone_threads();
       accept_housekeeping(now);
@@ -147,9 +146,13 @@ int supervise(pid_t child, int notify_fd, int signal_fd, const server_config &co
         list_live_sockets(&live);
         pthread_mutex_lock(&state_lock);
         finish_claims_sweep(live);
+        // Connections parked meanwhile are in the deadlines looked at
+        // below: the wake-up time is reckoned after the sweep.
+        now = monotonic_ms();
       }
       next_housekeeping = now + housekeeping_ms;
     }
+    int timeout = accept_timers(now);
     const int until_housekeeping = static_cast<int>(next_housekeeping - now);
     if (timeout < 0 || timeout > until_housekeeping) timeout = until_housekeeping;
     const int until_orphans = children.stop_orphans(now);
