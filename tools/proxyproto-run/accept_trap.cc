@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "accept/connection_scope.h"
@@ -74,7 +75,7 @@ std::deque<deadline_entry> deadlines;
 uint64_t parkings = 0;
 // AF_UNIX parked connections, looked at every unix_recheck_ms: their
 // sockets ignore SO_RCVLOWAT, so epoll reports every byte, not the header.
-std::unordered_map<int, uint64_t> unix_parked;  // fd -> serial
+std::unordered_set<int> unix_parked;
 
 std::unordered_map<uint64_t, listener_state> listeners;
 std::unordered_map<int, uint64_t> listener_by_fd;  // watched copies
@@ -232,7 +233,7 @@ void park(listener_state &l, int fd, const sockaddr_storage &peer, socklen_t pee
   }
   parked.emplace(fd, p);
   deadlines.push_back(deadline_entry{p.deadline_ms, fd, p.serial});
-  if (l.family == AF_UNIX) unix_parked.emplace(fd, p.serial);
+  if (l.family == AF_UNIX) unix_parked.insert(fd);
   ++l.parked;
   deadline_set(l.family == AF_UNIX ? monotonic_ms() + unix_recheck_ms : p.deadline_ms);
 }
@@ -511,7 +512,7 @@ int accept_timers(int64_t now) noexcept {
   if (!unix_parked.empty()) {
     std::vector<int> due;
     due.reserve(unix_parked.size());
-    for (const auto &[fd, serial] : unix_parked) due.push_back(fd);
+    for (const int fd : unix_parked) due.push_back(fd);
     for (const int fd : due) parked_event(fd);
     if (!unix_parked.empty() && (next < 0 || next > unix_recheck_ms)) next = unix_recheck_ms;
   }
